@@ -1,0 +1,143 @@
+# ntsync - an NT-style SMP synchronization teaching kernel for x86-64.
+#
+#   make              checked kernel -> build/checked/kernel.{elf,iso,sym,asm}
+#   make CHECKED=0    free kernel    -> build/free/...
+#   make run          boot it in QEMU (SMP=4 vCPUs), serial on this terminal
+#   make test         host unit tests + every in-kernel test, checked and free
+#   make debug        QEMU halted with a gdb stub, and gdb attached
+#   make V=1 ...      show full commands
+#
+# Missing tools are installed with apt-get when possible (scripts/need.sh).
+
+SHELL := /bin/bash
+CHECKED ?= 1
+SMP ?= 4
+TEST_SMP ?= 1 2 4 8
+NEG_SMP ?= 2
+ACCEL ?= tcg,thread=multi
+ARGS ?=
+MEM ?= 256M
+CROSS ?=
+
+ifeq ($(CHECKED),0)
+BUILD_KIND := free
+else
+BUILD_KIND := checked
+endif
+BUILD := build/$(BUILD_KIND)
+
+# The compiler: host gcc by default, $(CROSS)gcc for a cross toolchain, or
+# CC=clang, which cross-compiles with --target.  ?= doesn't work for CC
+# (make predefines it), hence the origin test.
+ifeq ($(origin CC),default)
+CC := $(CROSS)gcc
+endif
+LD := $(CROSS)ld
+NM := $(CROSS)nm
+OBJDUMP := $(CROSS)objdump
+IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -q clang && echo 1)
+ifeq ($(IS_CLANG),1)
+TARGET_FLAGS := --target=x86_64-unknown-elf
+endif
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+CFLAGS := $(TARGET_FLAGS) -std=gnu11 -O2 -g -Wall -Wextra -Werror \
+	-ffreestanding -fno-builtin -nostdlib -fno-pic -fno-pie -mcmodel=small \
+	-mno-red-zone -mno-sse -mno-sse2 -mno-mmx -mno-80387 \
+	-fno-stack-protector -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+	-fno-asynchronous-unwind-tables -fno-strict-aliasing \
+	-Iinclude -I. -DDBG=$(if $(filter 0,$(CHECKED)),0,1) \
+	-DKERNEL_VERSION='"$(VERSION)"' -MMD -MP
+ASFLAGS := $(TARGET_FLAGS) -g -Iinclude -I. -D__ASSEMBLER__ -DDBG=$(if $(filter 0,$(CHECKED)),0,1) -MMD -MP
+LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
+
+SRCS := $(sort $(wildcard boot/*.S arch/x86_64/*.S arch/x86_64/*.c kernel/*.c lib/*.c tests/kernel/*.c))
+OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(basename $(SRCS)))
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+.PHONY: all iso run debug test test-kernel test-host tools clean FORCE
+all: $(BUILD)/kernel.iso
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.S
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  AS      $<")
+	$(Q)$(CC) $(ASFLAGS) -c $< -o $@
+
+# Two links: the first image's text symbols become the embedded table
+# (.ksyms, placed after all code), linked into the second.
+$(BUILD)/ksyms-empty.S: scripts/ksyms.sh
+	@mkdir -p $(@D)
+	$(Q)sh scripts/ksyms.sh > $@
+$(BUILD)/kernel.pass1.elf: $(OBJS) $(BUILD)/ksyms-empty.o linker.ld
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(LD) $(LDFLAGS) -o $@ $(OBJS) $(BUILD)/ksyms-empty.o
+$(BUILD)/ksyms.S: $(BUILD)/kernel.pass1.elf scripts/ksyms.sh
+	$(Q)NM=$(NM) sh scripts/ksyms.sh $< > $@
+$(BUILD)/%.o: $(BUILD)/%.S
+	$(Q)$(CC) $(ASFLAGS) -c $< -o $@
+$(BUILD)/kernel.elf: $(OBJS) $(BUILD)/ksyms.o linker.ld
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(LD) $(LDFLAGS) -o $@ $(OBJS) $(BUILD)/ksyms.o
+	$(Q)$(NM) -n $@ > $(BUILD)/kernel.sym
+	$(Q)$(OBJDUMP) -d -S $@ > $(BUILD)/kernel.asm
+	$(Q)cmp -s <($(NM) -n $@ | grep -i ' t ') <($(NM) -n $(BUILD)/kernel.pass1.elf | grep -i ' t ') \
+		|| { echo "error: code moved between the two links (see linker.ld)"; exit 1; }
+
+$(BUILD)/kernel.iso: $(BUILD)/kernel.elf boot/grub.cfg | tools
+	@$(if $(Q),echo "  ISO     $@")
+	$(Q)grub-file --is-x86-multiboot2 $< || { echo "error: $< is not a Multiboot2 kernel"; exit 1; }
+	$(Q)rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
+	$(Q)cp $< $(BUILD)/iso/boot/kernel.elf
+	$(Q)cp boot/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
+	$(Q)grub-mkrescue -o $@ $(BUILD)/iso > $(BUILD)/grub-mkrescue.log 2>&1 \
+		|| { cat $(BUILD)/grub-mkrescue.log; exit 1; }
+
+tools:
+	$(Q)sh scripts/need.sh build
+
+QEMU_FLAGS = -accel $(ACCEL) -cpu max -smp $(SMP) -m $(MEM) -no-reboot \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom $(BUILD)/kernel.iso -boot d \
+	-fw_cfg name=opt/ntsync/cmdline,string="$(subst $(,),$(,)$(,),$(ARGS))"
+, := ,
+
+run: all
+	$(Q)sh scripts/need.sh run
+	@echo "Booting $(BUILD)/kernel.iso with $(SMP) vCPUs (quit: Ctrl-A X)"
+	$(Q)qemu-system-x86_64 $(QEMU_FLAGS) -display none -serial mon:stdio; \
+		status=$$?; [ $$status -eq 0 -o $$status -eq 33 ] || echo "QEMU exited with status $$status"
+
+debug: all
+	$(Q)sh scripts/need.sh debug
+	@echo "QEMU waits for gdb on :1234 (the kernel starts when gdb says continue)"
+	$(Q)qemu-system-x86_64 $(QEMU_FLAGS) -display none -serial file:$(BUILD)/debug-serial.log -s -S & \
+		gdb -q -x scripts/gdbinit $(BUILD)/kernel.elf; kill %1 2>/dev/null; true
+
+test-host:
+	$(Q)sh scripts/need.sh test
+	$(Q)sh tests/host/run.sh build/host
+
+test-kernel: all
+	$(Q)sh scripts/need.sh test
+	$(Q)python3 tests/runner.py --iso $(BUILD)/kernel.iso --smp "$(TEST_SMP)" \
+		--neg-smp "$(NEG_SMP)" --accel "$(ACCEL)" --log-dir $(BUILD)/test-logs --label $(BUILD_KIND)
+
+# Everything: host unit tests, then the kernel suites of both builds, and one
+# total line at the end.
+test:
+	$(Q)bash scripts/test-all.sh "$(MAKE) --no-print-directory"
+
+clean:
+	rm -rf build
+
+-include $(OBJS:.o=.d)

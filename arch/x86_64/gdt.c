@@ -1,0 +1,71 @@
+/*
+ * gdt.c - each CPU's GDT, TSS and interrupt stacks.
+ *
+ * Long mode ignores segment bases and limits, but still needs a code segment
+ * with L=1, a data segment for SS, and a TSS: the TSS's IST slots give the
+ * double fault, NMI and machine check their own known-good stacks (SDM Vol. 3A
+ * 7.7 "Task Management in 64-bit Mode", 6.14.5 "Interrupt Stack Table"), so a
+ * kernel stack overflow ends in a clean STOP screen, not a triple fault.
+ */
+#include "arch/x86_64/gdt.h"
+#include "string.h"
+
+#define IST_STACK_SIZE 8192
+
+struct __attribute__((packed)) tss64 {
+    uint32_t reserved0;
+    uint64_t rsp[3];            /* ring 0-2 stacks: unused, no ring changes */
+    uint64_t reserved1;
+    uint64_t ist[7];            /* IST1..IST7 */
+    uint64_t reserved2;
+    uint16_t reserved3;
+    uint16_t iomap_base;
+};
+C_ASSERT(sizeof(struct tss64) == 104);
+
+struct cpu_tables {
+    uint64_t gdt[GDT_ENTRIES];
+    struct tss64 tss;
+    uint8_t ist_stacks[IST_COUNT][IST_STACK_SIZE] __attribute__((aligned(16)));
+};
+
+static struct cpu_tables KiCpuTables[MAXIMUM_PROCESSORS] __attribute__((aligned(4096)));
+
+struct __attribute__((packed)) descriptor_pointer {
+    uint16_t limit;
+    uint64_t base;
+};
+
+void KiInitializeGdt(ULONG Number)
+{
+    struct cpu_tables *t = &KiCpuTables[Number];
+    uint64_t tss = (uint64_t)&t->tss;
+    uint64_t tss_limit = sizeof(t->tss) - 1;
+
+    memset(t, 0, sizeof(*t));
+    t->gdt[GDT_KERNEL_CODE / 8] = 0x00AF9A000000FFFFull;   /* P, DPL 0, code, L */
+    t->gdt[GDT_KERNEL_DATA / 8] = 0x00CF92000000FFFFull;   /* P, DPL 0, data, W */
+    /* 16-byte available 64-bit TSS descriptor, type 9 (SDM Vol. 3A 7.2.3). */
+    t->gdt[GDT_TSS / 8] = (tss_limit & 0xFFFF) | ((tss & 0xFFFFFF) << 16) |
+                          (0x89ull << 40) | (((tss >> 24) & 0xFF) << 56);
+    t->gdt[GDT_TSS / 8 + 1] = tss >> 32;
+    for (int i = 0; i < IST_COUNT; i++)
+        t->tss.ist[i] = (uint64_t)t->ist_stacks[i] + IST_STACK_SIZE;
+    t->tss.iomap_base = sizeof(t->tss);     /* no I/O permission bitmap */
+
+    struct descriptor_pointer gdtr = { sizeof(t->gdt) - 1, (uint64_t)t->gdt };
+    __asm__ volatile(
+        "lgdt %0\n\t"
+        "mov %1, %%ds\n\t"
+        "mov %1, %%es\n\t"
+        "mov %1, %%ss\n\t"
+        "pushq %2\n\t"                  /* reload CS with a far return */
+        "leaq 1f(%%rip), %%rax\n\t"
+        "pushq %%rax\n\t"
+        "lretq\n"
+        "1:\n\t"
+        "ltr %w3"
+        :
+        : "m"(gdtr), "r"((uint64_t)GDT_KERNEL_DATA), "i"(GDT_KERNEL_CODE), "r"(GDT_TSS)
+        : "rax", "memory");
+}

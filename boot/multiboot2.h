@@ -1,0 +1,62 @@
+/*
+ * multiboot2.h - the Multiboot2 specification's numbers (version 2.0,
+ * sections 3.1 "OS image format" and 3.6 "Boot information format"), shared by
+ * boot/entry.S and the C code that reads GRUB's boot information.
+ */
+#ifndef BOOT_MULTIBOOT2_H
+#define BOOT_MULTIBOOT2_H
+
+#define MB2_HEADER_MAGIC            0xE85250D6  /* in the image, for GRUB */
+#define MB2_BOOTLOADER_MAGIC        0x36D76289  /* in EAX, from GRUB */
+#define MB2_ARCH_I386               0
+#define MB2_HEADER_TAG_END          0
+#define MB2_HEADER_TAG_INFO_REQUEST 1
+
+#define MB2_TAG_END                 0           /* boot information tags */
+#define MB2_TAG_CMDLINE             1
+#define MB2_TAG_BOOTLOADER_NAME     2
+#define MB2_TAG_MMAP                6
+#define MB2_TAG_ACPI_OLD            14          /* copy of the ACPI 1.0 RSDP */
+#define MB2_TAG_ACPI_NEW            15          /* copy of the ACPI 2.0+ RSDP */
+
+#define KI_BOOT_STACK_SIZE          16384
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+struct mb2_info {
+    uint32_t total_size;
+    uint32_t reserved;
+};
+
+struct mb2_tag {                 /* tags follow the header, 8-byte aligned */
+    uint32_t type;
+    uint32_t size;
+};
+
+struct mb2_tag_string {          /* MB2_TAG_CMDLINE, MB2_TAG_BOOTLOADER_NAME */
+    struct mb2_tag tag;
+    char string[];
+};
+
+struct mb2_mmap_entry {
+    uint64_t base_addr;
+    uint64_t length;
+    uint32_t type;               /* 1 = available RAM */
+    uint32_t reserved;
+};
+
+struct mb2_tag_mmap {
+    struct mb2_tag tag;
+    uint32_t entry_size;
+    uint32_t entry_version;
+    struct mb2_mmap_entry entries[];
+};
+
+struct mb2_tag_acpi {            /* MB2_TAG_ACPI_OLD / MB2_TAG_ACPI_NEW */
+    struct mb2_tag tag;
+    uint8_t rsdp[];
+};
+#endif
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * bugcodes.h - bug check codes, with the WDK's names and values
+ * (Microsoft "Bug Check Code Reference").  kernel/bugcheck.c prints the name.
+ */
+#ifndef BUGCODES_H
+#define BUGCODES_H
+
+#define IRQL_NOT_GREATER_OR_EQUAL           ((ULONG)0x00000009L)
+#define IRQL_NOT_LESS_OR_EQUAL              ((ULONG)0x0000000AL)
+#define SPIN_LOCK_ALREADY_OWNED             ((ULONG)0x0000000FL)
+#define SPIN_LOCK_NOT_OWNED                 ((ULONG)0x00000010L)
+#define KMODE_EXCEPTION_NOT_HANDLED         ((ULONG)0x0000001EL)
+#define PAGE_FAULT_IN_NONPAGED_AREA         ((ULONG)0x00000050L)
+#define MANUALLY_INITIATED_CRASH            ((ULONG)0x000000E2L)
+#define UNEXPECTED_KERNEL_MODE_TRAP         ((ULONG)0x0000007FL)
+#define NMI_HARDWARE_FAILURE                ((ULONG)0x00000080L)
+#define MACHINE_CHECK_EXCEPTION             ((ULONG)0x0000009CL)
+#define ATTEMPTED_SWITCH_FROM_DPC           ((ULONG)0x000000B8L)
+#define DRIVER_VERIFIER_DETECTED_VIOLATION  ((ULONG)0x000000C4L)
+#define TIMER_OR_DPC_INVALID                ((ULONG)0x000000C7L)
+#define IRQL_UNEXPECTED_VALUE               ((ULONG)0x000000C8L)
+#define DRIVER_IRQL_NOT_LESS_OR_EQUAL       ((ULONG)0x000000D1L)
+#define DPC_WATCHDOG_VIOLATION              ((ULONG)0x00000133L)
+#define CLOCK_WATCHDOG_TIMEOUT              ((ULONG)0x00000101L)
+#define HAL_INITIALIZATION_FAILED           ((ULONG)0x0000005CL)
+#define PHASE0_INITIALIZATION_FAILED        ((ULONG)0x00000031L)
+#define INTERRUPT_EXCEPTION_NOT_HANDLED     ((ULONG)0x0000003DL)
+
+#endif

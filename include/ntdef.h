@@ -1,0 +1,115 @@
+/*
+ * ntdef.h - the WDK's base types, with the WDK's names and sizes on x64.
+ *
+ * Driver-style code includes <wdm.h> (or <ntddk.h>), which pulls this in. The
+ * calling-convention and SAL annotations exist so that WDK-style source compiles;
+ * on x64 NTAPI and FASTCALL are the one System V ABI our compiler uses.
+ */
+#ifndef NTDEF_H
+#define NTDEF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+#define NTAPI
+#define FASTCALL
+#define NTKERNELAPI
+#define NTHALAPI
+#define NTSYSAPI
+#define FORCEINLINE static inline __attribute__((always_inline))
+#define DECLSPEC_NORETURN __attribute__((noreturn))
+#define DECLSPEC_ALIGN(x) __attribute__((aligned(x)))
+#define DECLSPEC_CACHEALIGN DECLSPEC_ALIGN(64)
+#define UNREFERENCED_PARAMETER(P) ((void)(P))
+
+/* SAL annotations: documentation for the reader, nothing for GCC or Clang. */
+#define _In_
+#define _In_opt_
+#define _Out_
+#define _Out_opt_
+#define _Inout_
+#define _Inout_opt_
+#define _IRQL_requires_(irql)
+#define _IRQL_requires_max_(irql)
+#define _IRQL_requires_min_(irql)
+#define _IRQL_raises_(irql)
+#define _IRQL_saves_
+#define _IRQL_restores_
+#define _IRQL_saves_global_(kind, param)
+#define _IRQL_restores_global_(kind, param)
+#define _Requires_lock_held_(lock)
+#define _Requires_lock_not_held_(lock)
+#define _Acquires_lock_(lock)
+#define _Releases_lock_(lock)
+#define _Acquires_exclusive_lock_(lock)
+#define _Releases_exclusive_lock_(lock)
+#define _Acquires_shared_lock_(lock)
+#define _Releases_shared_lock_(lock)
+#define _Must_inspect_result_
+#define _Use_decl_annotations_
+#define _Function_class_(name)
+
+typedef void VOID, *PVOID;
+typedef char CHAR, *PCHAR, CCHAR;
+typedef const char *PCSTR, *PCCH;
+typedef unsigned char UCHAR, *PUCHAR, BOOLEAN, *PBOOLEAN;
+typedef short SHORT;
+typedef unsigned short USHORT, *PUSHORT;
+typedef int LONG, *PLONG;
+typedef unsigned int ULONG, *PULONG;
+typedef long long LONGLONG, LONG64, *PLONG64;
+typedef unsigned long long ULONGLONG, ULONG64, *PULONG64;
+typedef int64_t LONG_PTR;
+typedef uint64_t ULONG_PTR, *PULONG_PTR, SIZE_T, *PSIZE_T;
+typedef ULONG LOGICAL, *PLOGICAL;
+typedef LONG NTSTATUS;
+typedef UCHAR KIRQL, *PKIRQL;              /* wdm.h in the WDK */
+typedef ULONG_PTR KAFFINITY, *PKAFFINITY;  /* wdm.h in the WDK */
+
+#define TRUE 1
+#define FALSE 0
+
+typedef union _LARGE_INTEGER {
+    struct {
+        ULONG LowPart;
+        LONG HighPart;
+    };
+    LONGLONG QuadPart;
+} LARGE_INTEGER, *PLARGE_INTEGER;
+
+typedef struct _LIST_ENTRY {
+    struct _LIST_ENTRY *Flink;
+    struct _LIST_ENTRY *Blink;
+} LIST_ENTRY, *PLIST_ENTRY;
+
+typedef struct _SINGLE_LIST_ENTRY {
+    struct _SINGLE_LIST_ENTRY *Next;
+} SINGLE_LIST_ENTRY, *PSINGLE_LIST_ENTRY;
+
+#define FIELD_OFFSET(type, field) ((LONG)offsetof(type, field))
+#define CONTAINING_RECORD(address, type, field) \
+    ((type *)((PUCHAR)(address) - offsetof(type, field)))
+#define C_ASSERT(e) _Static_assert(e, #e)
+#define ARRAYSIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define NT_SUCCESS(Status) (((NTSTATUS)(Status)) >= 0)
+#define STATUS_SUCCESS ((NTSTATUS)0x00000000L)
+#define STATUS_UNSUCCESSFUL ((NTSTATUS)0xC0000001L)
+#define STATUS_NOT_IMPLEMENTED ((NTSTATUS)0xC0000002L)
+#define STATUS_INVALID_PARAMETER ((NTSTATUS)0xC000000DL)
+#define STATUS_INSUFFICIENT_RESOURCES ((NTSTATUS)0xC000009AL)
+#define STATUS_INVALID_DEVICE_REQUEST ((NTSTATUS)0xC0000010L)
+#define STATUS_ACCESS_VIOLATION ((NTSTATUS)0xC0000005L)
+#define STATUS_ILLEGAL_INSTRUCTION ((NTSTATUS)0xC000001DL)
+#define STATUS_INTEGER_DIVIDE_BY_ZERO ((NTSTATUS)0xC0000094L)
+#define STATUS_BREAKPOINT ((NTSTATUS)0x80000003L)
+#define STATUS_SINGLE_STEP ((NTSTATUS)0x80000004L)
+#define STATUS_PRIVILEGED_INSTRUCTION ((NTSTATUS)0xC0000096L)
+#define STATUS_INTEGER_OVERFLOW ((NTSTATUS)0xC0000095L)
+#define STATUS_ARRAY_BOUNDS_EXCEEDED ((NTSTATUS)0xC000008CL)
+#define STATUS_DATATYPE_MISALIGNMENT ((NTSTATUS)0x80000002L)
+#define STATUS_FLOAT_INVALID_OPERATION ((NTSTATUS)0xC0000090L)
+#define STATUS_STACK_OVERFLOW ((NTSTATUS)0xC00000FDL)
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * boot_info.c - walk GRUB's Multiboot2 boot information (spec section 3.6):
+ * a header then tags, each 8-byte aligned, ending with a type-0 tag.
+ */
+#include "wdm.h"
+#include "boot/multiboot2.h"
+#include "kernel/boot_info.h"
+#include "printf.h"
+
+#define MMAP_AVAILABLE 1
+
+KI_BOOT_INFO KiBootInfo;
+
+static void copy_string(char *dst, size_t size, const struct mb2_tag *tag)
+{
+    const struct mb2_tag_string *s = (const void *)tag;
+    ksnprintf(dst, size, "%s", s->string);
+}
+
+static void add_memory(const struct mb2_tag *tag)
+{
+    const struct mb2_tag_mmap *m = (const void *)tag;
+    const uint8_t *end = (const uint8_t *)tag + tag->size;
+
+    for (const uint8_t *p = (const uint8_t *)m->entries; p + m->entry_size <= end;
+         p += m->entry_size) {
+        const struct mb2_mmap_entry *e = (const void *)p;
+        if (e->type == MMAP_AVAILABLE)
+            KiBootInfo.UsableMemory += e->length;
+    }
+}
+
+void KiParseBootInfo(ULONG Magic, ULONG_PTR Info)
+{
+    if (Magic != MB2_BOOTLOADER_MAGIC)
+        KeBugCheckEx(PHASE0_INITIALIZATION_FAILED, Magic, Info, 0, 0);
+
+    const struct mb2_info *header = (const void *)Info;
+    const uint8_t *p = (const uint8_t *)(header + 1);
+    const uint8_t *end = (const uint8_t *)Info + header->total_size;
+
+    ksnprintf(KiBootInfo.LoaderName, sizeof(KiBootInfo.LoaderName), "unknown");
+    while (p + sizeof(struct mb2_tag) <= end) {
+        const struct mb2_tag *tag = (const void *)p;
+        if (tag->type == MB2_TAG_END)
+            break;
+        switch (tag->type) {
+        case MB2_TAG_CMDLINE:
+            copy_string(KiBootInfo.CommandLine, sizeof(KiBootInfo.CommandLine), tag);
+            break;
+        case MB2_TAG_BOOTLOADER_NAME:
+            copy_string(KiBootInfo.LoaderName, sizeof(KiBootInfo.LoaderName), tag);
+            break;
+        case MB2_TAG_MMAP:
+            add_memory(tag);
+            break;
+        case MB2_TAG_ACPI_NEW:
+            KiBootInfo.AcpiRsdp = ((const struct mb2_tag_acpi *)tag)->rsdp;
+            KiBootInfo.AcpiRsdpIsXsdp = TRUE;
+            break;
+        case MB2_TAG_ACPI_OLD:
+            if (!KiBootInfo.AcpiRsdpIsXsdp)     /* the 2.0 copy wins */
+                KiBootInfo.AcpiRsdp = ((const struct mb2_tag_acpi *)tag)->rsdp;
+            break;
+        }
+        p += (tag->size + 7) & ~7u;
+    }
+}

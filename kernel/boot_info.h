@@ -1,0 +1,22 @@
+/*
+ * boot_info.h - what GRUB told us, parsed once at boot (kernel/boot_info.c).
+ */
+#ifndef KERNEL_BOOT_INFO_H
+#define KERNEL_BOOT_INFO_H
+
+#include "ntdef.h"
+
+typedef struct _KI_BOOT_INFO {
+    char CommandLine[256];          /* multiboot2 tag 1 */
+    char LoaderName[64];            /* multiboot2 tag 2 */
+    ULONG64 UsableMemory;           /* bytes of type-1 RAM in the memory map */
+    const void *AcpiRsdp;           /* GRUB's copy of the RSDP (tag 15, else 14) */
+    BOOLEAN AcpiRsdpIsXsdp;         /* TRUE if it came from tag 15 (ACPI 2.0+) */
+} KI_BOOT_INFO;
+
+extern KI_BOOT_INFO KiBootInfo;
+
+/* Check the Multiboot2 magic (a mismatch is a bug check) and fill KiBootInfo. */
+void KiParseBootInfo(ULONG Magic, ULONG_PTR Info);
+
+#endif

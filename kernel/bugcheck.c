@@ -1,0 +1,188 @@
+/*
+ * bugcheck.c - KeBugCheckEx and the STOP screen.
+ *
+ * A bug check is the kernel's only answer to a broken invariant: print what
+ * is known, stop every CPU, and leave QEMU with the "bug check" status so the
+ * test runner can tell it from a pass or a failure.  The first line's format
+ * is fixed (tools parse it):
+ *     *** STOP: 0x0000000A (0x...,0x...,0x...,0x...)
+ * then the code's name, CPU, IRQL, RIP, registers and a symbolic backtrace.
+ */
+#include "wdm.h"
+#include "kernel/bugcheck.h"
+#include "kernel/console.h"
+#include "kernel/pcr.h"
+#include "kernel/smp.h"
+#include "kernel/symbols.h"
+#include "arch/x86_64/cpu.h"
+#include "printf.h"
+
+#define QEMU_EXIT_PORT  0xF4
+#define MAX_FRAMES      24
+
+#define NAME(code) { code, #code }
+static const struct {
+    ULONG code;
+    const char *name;
+} KiBugCheckNames[] = {
+    NAME(IRQL_NOT_GREATER_OR_EQUAL),
+    NAME(IRQL_NOT_LESS_OR_EQUAL),
+    NAME(SPIN_LOCK_ALREADY_OWNED),
+    NAME(SPIN_LOCK_NOT_OWNED),
+    NAME(KMODE_EXCEPTION_NOT_HANDLED),
+    NAME(PAGE_FAULT_IN_NONPAGED_AREA),
+    NAME(MANUALLY_INITIATED_CRASH),
+    NAME(UNEXPECTED_KERNEL_MODE_TRAP),
+    NAME(NMI_HARDWARE_FAILURE),
+    NAME(MACHINE_CHECK_EXCEPTION),
+    NAME(ATTEMPTED_SWITCH_FROM_DPC),
+    NAME(DRIVER_VERIFIER_DETECTED_VIOLATION),
+    NAME(TIMER_OR_DPC_INVALID),
+    NAME(IRQL_UNEXPECTED_VALUE),
+    NAME(DRIVER_IRQL_NOT_LESS_OR_EQUAL),
+    NAME(DPC_WATCHDOG_VIOLATION),
+    NAME(CLOCK_WATCHDOG_TIMEOUT),
+    NAME(HAL_INITIALIZATION_FAILED),
+    NAME(PHASE0_INITIALIZATION_FAILED),
+    NAME(INTERRUPT_EXCEPTION_NOT_HANDLED),
+};
+
+/* The CPU that owns the STOP screen, or -1.  Claimed with lock cmpxchg; a
+ * second CPU (or a nested bug check) loses and halts quietly. */
+static volatile LONG KiBugCheckOwner = -1;
+
+static const char *bugcheck_name(ULONG code)
+{
+    for (size_t i = 0; i < ARRAYSIZE(KiBugCheckNames); i++)
+        if (KiBugCheckNames[i].code == code)
+            return KiBugCheckNames[i].name;
+    return "UNKNOWN_BUGCHECK_CODE";
+}
+
+/* All bug check output goes through here: unlocked, in whole lines. */
+static void stop_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void stop_print(const char *fmt, ...)
+{
+    char line[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    kvsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    KiConsoleWriteUnlocked(line);
+}
+
+static void print_address(const char *label, ULONG_PTR address)
+{
+    ULONG_PTR offset;
+    const char *name = KiLookupSymbol(address, &offset);
+
+    if (name)
+        stop_print("%s0x%016llX %s+0x%llx\n", label, (unsigned long long)address, name,
+                   (unsigned long long)offset);
+    else
+        stop_print("%s0x%016llX\n", label, (unsigned long long)address);
+}
+
+/* Follow the RBP chain (the kernel keeps frame pointers): [rbp] is the
+ * caller's RBP, [rbp + 8] the return address.  Stop at a frame outside the
+ * kernel image, where every stack lives. */
+static void print_backtrace(ULONG_PTR rbp)
+{
+    extern const char __kernel_start[], __kernel_end[];
+
+    stop_print("Backtrace:\n");
+    for (int i = 0; i < MAX_FRAMES; i++) {
+        if (rbp < (ULONG_PTR)__kernel_start || rbp + 16 > (ULONG_PTR)__kernel_end || (rbp & 7))
+            break;
+        ULONG_PTR ret = ((ULONG_PTR *)rbp)[1];
+        if (ret == 0)
+            break;
+        char label[16];
+        ksnprintf(label, sizeof(label), "  #%-2d ", i);
+        print_address(label, ret);
+        rbp = ((ULONG_PTR *)rbp)[0];
+    }
+}
+
+static void print_trap_frame(PKTRAP_FRAME f)
+{
+    stop_print("Trap: vector %llu, error code 0x%llx, CR2 0x%016llX\n",
+               (unsigned long long)f->Vector, (unsigned long long)f->ErrorCode,
+               (unsigned long long)read_cr2());
+    stop_print("RAX=%016llX RBX=%016llX RCX=%016llX RDX=%016llX\n",
+               (unsigned long long)f->Rax, (unsigned long long)f->Rbx,
+               (unsigned long long)f->Rcx, (unsigned long long)f->Rdx);
+    stop_print("RSI=%016llX RDI=%016llX RBP=%016llX RSP=%016llX\n",
+               (unsigned long long)f->Rsi, (unsigned long long)f->Rdi,
+               (unsigned long long)f->Rbp, (unsigned long long)f->Rsp);
+    stop_print("R8 =%016llX R9 =%016llX R10=%016llX R11=%016llX\n",
+               (unsigned long long)f->R8, (unsigned long long)f->R9,
+               (unsigned long long)f->R10, (unsigned long long)f->R11);
+    stop_print("R12=%016llX R13=%016llX R14=%016llX R15=%016llX\n",
+               (unsigned long long)f->R12, (unsigned long long)f->R13,
+               (unsigned long long)f->R14, (unsigned long long)f->R15);
+    stop_print("CS=%04llx SS=%04llx RFLAGS=%016llX\n", (unsigned long long)f->SegCs,
+               (unsigned long long)f->SegSs, (unsigned long long)f->EFlags);
+}
+
+static DECLSPEC_NORETURN void bugcheck(ULONG code, ULONG_PTR p1, ULONG_PTR p2, ULONG_PTR p3,
+                                       ULONG_PTR p4, PKTRAP_FRAME frame, ULONG_PTR rip,
+                                       ULONG_PTR rbp)
+{
+    KIRQL irql = (KIRQL)read_cr8();
+    ULONG cpu = KeGetCurrentPrcb()->Number;
+
+    cli();
+    write_cr8(HIGH_LEVEL);
+    LONG unclaimed = -1;
+    if (!__atomic_compare_exchange_n(&KiBugCheckOwner, &unclaimed, (LONG)cpu, FALSE,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        for (;;)                        /* another CPU is printing, or we recursed */
+            hlt();
+
+    KiFreezeOtherProcessors();
+    stop_print("\n*** STOP: 0x%08X (0x%016llX,0x%016llX,0x%016llX,0x%016llX)\n", code,
+               (unsigned long long)p1, (unsigned long long)p2, (unsigned long long)p3,
+               (unsigned long long)p4);
+    stop_print("%s\n", bugcheck_name(code));
+    stop_print("CPU %u  IRQL %u  (processors online: %u)\n", cpu, irql, KiActiveProcessorCount());
+    print_address("RIP ", rip);
+    if (frame)
+        print_trap_frame(frame);
+    stop_print("CR0=%016llX CR3=%016llX CR4=%016llX\n", (unsigned long long)read_cr0(),
+               (unsigned long long)read_cr3(), (unsigned long long)read_cr4());
+    print_backtrace(rbp);
+    stop_print("*** System halted.\n");
+    KiExitMachine(KI_EXIT_BUGCHECK);
+}
+
+void KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR BugCheckParameter1, ULONG_PTR BugCheckParameter2,
+                  ULONG_PTR BugCheckParameter3, ULONG_PTR BugCheckParameter4)
+{
+    ULONG_PTR *frame = __builtin_frame_address(0);
+
+    bugcheck(BugCheckCode, BugCheckParameter1, BugCheckParameter2, BugCheckParameter3,
+             BugCheckParameter4, NULL, (ULONG_PTR)__builtin_return_address(0), frame[0]);
+}
+
+void KeBugCheck(ULONG BugCheckCode)
+{
+    ULONG_PTR *frame = __builtin_frame_address(0);
+
+    bugcheck(BugCheckCode, 0, 0, 0, 0, NULL, (ULONG_PTR)__builtin_return_address(0), frame[0]);
+}
+
+void KiBugCheckWithTrapFrame(ULONG BugCheckCode, ULONG_PTR P1, ULONG_PTR P2, ULONG_PTR P3,
+                             ULONG_PTR P4, PKTRAP_FRAME TrapFrame)
+{
+    bugcheck(BugCheckCode, P1, P2, P3, P4, TrapFrame, TrapFrame->Rip, TrapFrame->Rbp);
+}
+
+void KiExitMachine(ULONG Value)
+{
+    outl(QEMU_EXIT_PORT, Value);        /* isa-debug-exit: QEMU ends here */
+    cli();
+    for (;;)
+        hlt();
+}

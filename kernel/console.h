@@ -1,0 +1,19 @@
+/*
+ * console.h - kernel output on COM1 (kernel/console.c).
+ */
+#ifndef KERNEL_CONSOLE_H
+#define KERNEL_CONSOLE_H
+
+#include "ntdef.h"
+
+void KiInitializeConsole(void);
+
+/* printf to the serial console.  One call's output is written whole: lines
+ * from different CPUs never interleave mid-line.  Any IRQL. */
+int kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* For the bug check path only: writes without the console lock, which a
+ * frozen CPU may hold forever. */
+void KiConsoleWriteUnlocked(const char *s);
+
+#endif

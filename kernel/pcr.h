@@ -1,0 +1,52 @@
+/*
+ * pcr.h - per-processor state: the KPCR and its KPRCB, reached through GS.
+ *
+ * Each CPU's GS base (MSR 0xC0000101) holds the address of its own KPCR, whose
+ * first field points at itself, so `mov %gs:0, %rax` yields a plain pointer
+ * (NT's KeGetPcr()).  The fields are NT's names; the layout is ours (drivers
+ * never see it).  Fields used from assembly have their offsets asserted.
+ */
+#ifndef KERNEL_PCR_H
+#define KERNEL_PCR_H
+
+#include "ntdef.h"
+
+#define MAXIMUM_PROCESSORS 64
+
+typedef struct _KPRCB {
+    ULONG Number;               /* processor number, 0 = boot CPU */
+    ULONG ApicId;               /* local APIC id, from the MADT / CPUID */
+    KIRQL DebuggerSavedIrql;    /* IRQL seen when a bug check froze this CPU */
+} KPRCB, *PKPRCB;
+
+typedef struct _KPCR {
+    struct _KPCR *Self;         /* gs:0, this block */
+    struct _KPRCB *CurrentPrcb; /* gs:8, &Prcb */
+    KPRCB Prcb;
+} KPCR, *PKPCR;
+
+C_ASSERT(offsetof(KPCR, Self) == 0);
+C_ASSERT(offsetof(KPCR, CurrentPrcb) == 8);
+
+extern KPCR KiProcessorBlock[MAXIMUM_PROCESSORS];
+
+/* gs:0 holds the KPCR's own address: one load, no MSR read. */
+static inline PKPCR KeGetPcr(void)
+{
+    PKPCR pcr;
+    __asm__ volatile("mov %%gs:0, %0" : "=r"(pcr));
+    return pcr;
+}
+
+static inline PKPRCB KeGetCurrentPrcb(void)
+{
+    PKPRCB prcb;
+    __asm__ volatile("mov %%gs:8, %0" : "=r"(prcb));
+    return prcb;
+}
+
+/* Point this CPU's GS base at KiProcessorBlock[Number] and fill its self
+ * pointers (kernel/pcr.c). */
+void KiInitializePcr(ULONG Number, ULONG ApicId);
+
+#endif

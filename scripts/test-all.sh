@@ -1,0 +1,47 @@
+#!/bin/bash
+# test-all.sh "MAKE" - run every suite (host unit tests, kernel tests of the
+# checked and the free build), then print one total "N passed, N failed" line.
+# Exit status is non-zero if any suite failed or printed no total.
+set -u
+make_cmd=$1
+passed=0 failed=0 skipped=0 status=0
+summary=$(mktemp)
+trap 'rm -f "$summary"' EXIT
+
+run_suite() {
+    echo "=== $1"
+    shift
+    set -o pipefail
+    $make_cmd "$@" 2>&1 | tee "$summary"
+    local rc=$?
+    local line
+    line=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "$summary" | tail -n 1)
+    if [ $rc -ne 0 ] || [ -z "$line" ]; then
+        status=1
+        [ -n "$line" ] || { echo "error: suite '$*' printed no result line"; failed=$((failed + 1)); }
+    fi
+    if [ -n "$line" ]; then
+        set -- $(echo "$line" | grep -oE '[0-9]+ (passed|failed|skipped)' | tr '\n' ' ')
+        while [ $# -ge 2 ]; do
+            case $2 in
+                passed) passed=$((passed + $1)) ;;
+                failed) failed=$((failed + $1)) ;;
+                skipped) skipped=$((skipped + $1)) ;;
+            esac
+            shift 2
+        done
+    fi
+}
+
+run_suite "host unit tests" test-host
+run_suite "checked kernel" test-kernel CHECKED=1
+run_suite "free kernel" test-kernel CHECKED=0
+
+echo "=== all suites"
+if [ $skipped -gt 0 ]; then
+    echo "$passed passed, $failed failed, $skipped skipped"
+else
+    echo "$passed passed, $failed failed"
+fi
+[ $failed -eq 0 ] && exit $status
+exit 1
