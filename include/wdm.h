@@ -10,19 +10,7 @@
 #include "ntlist.h"
 #include "bugcodes.h"
 
-/* IRQL levels on x64 (wdm.h, AMD64 section). */
-#define PASSIVE_LEVEL   0
-#define LOW_LEVEL       0
-#define APC_LEVEL       1
-#define DISPATCH_LEVEL  2
-#define CMCI_LEVEL      5
-#define CLOCK_LEVEL     13
-#define IPI_LEVEL       14
-#define DRS_LEVEL       14
-#define POWER_LEVEL     14
-#define PROFILE_LEVEL   15
-#define HIGH_LEVEL      15
-#define SYNCH_LEVEL     (IPI_LEVEL - 2)
+#include "wdm/irql.h"
 
 /* Bug checks (kernel/bugcheck.c).  Print the STOP screen and stop every CPU. */
 DECLSPEC_NORETURN NTKERNELAPI VOID NTAPI KeBugCheckEx(
