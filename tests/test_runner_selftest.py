@@ -236,6 +236,14 @@ class RunnerSelfTest(unittest.TestCase):
         self.assertIn("not ok 4 smp=1 boot:test=all # crash: QEMU exit 0", out)
         self.assertIn("    #   [cpu0] triple fault?", out)
 
+    def test_negatives_found_in_a_crashed_boot(self):
+        listing = "KTAP version 1\n1..3\n# negative irql_bad STOP 0x0000000A\nok 1 irql_raise_lower\n"
+        cases = {"all": {"out": listing, "status": 0}, "irql_bad": {"out": IRQL_GOOD, "status": 37}}
+        rc, out, _ = self.run_runner(cases)
+        self.assertEqual(rc, 1)
+        self.assertIn("ok 5 smp=2 irql_bad # STOP 0x0000000A IRQL_NOT_LESS_OR_EQUAL", out)
+        self.assertEqual(out.splitlines()[-1], "2 passed, 3 failed")
+
     def test_unexpected_bug_check(self):
         text = PARTIAL + stop_screen(0x7F, "UNEXPECTED_KERNEL_MODE_TRAP", [8, 0, 0, 0])
         rc, out, _ = self.run_runner({"*": {"out": text, "status": 37}})
