@@ -101,6 +101,11 @@ BOOLEAN ktest_failed(void);
             return;                                                                   \
     } while (0)
 
+/* Run fn(context) on every online CPU at once, each at PASSIVE_LEVEL with
+ * interrupts enabled (the caller's CPU included), and return when every one
+ * has returned.  Concurrency tests build on this. */
+void ktest_run_on_all_cpus(void (*fn)(void *context), void *context);
+
 /* Run the tests whose names match pattern (a glob; "all" = every test) and
  * leave QEMU with the passed/failed status (kernel/ktest.c). */
 DECLSPEC_NORETURN void KiRunTests(const char *pattern);

@@ -11,6 +11,7 @@
 #include "bugcodes.h"
 
 #include "wdm/irql.h"
+#include "wdm/processor.h"
 
 /* Bug checks (kernel/bugcheck.c).  Print the STOP screen and stop every CPU. */
 DECLSPEC_NORETURN NTKERNELAPI VOID NTAPI KeBugCheckEx(

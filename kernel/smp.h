@@ -9,6 +9,7 @@
 /* Processors that finished bring-up (1 until the application processors
  * start). */
 ULONG KiActiveProcessorCount(void);
+KAFFINITY KiActiveProcessorSet(void);
 
 /* From a bug check, with interrupts off: stop every other online CPU (NMI), so
  * the STOP screen is the last thing printed. */

@@ -1,0 +1,28 @@
+/*
+ * wdm/processor.h - processor numbers and sets (part of <wdm.h>;
+ * kernel/processor.c).  One processor group (group 0) holds every CPU.
+ */
+#ifndef WDM_PROCESSOR_H
+#define WDM_PROCESSOR_H
+
+#include "ntdef.h"
+
+#define ALL_PROCESSOR_GROUPS 0xFFFF
+
+typedef struct _PROCESSOR_NUMBER {
+    USHORT Group;
+    UCHAR Number;
+    UCHAR Reserved;
+} PROCESSOR_NUMBER, *PPROCESSOR_NUMBER;
+C_ASSERT(sizeof(PROCESSOR_NUMBER) == 4);
+
+/* The calling CPU's number, 0 .. active count - 1 (read through GS). */
+NTKERNELAPI ULONG NTAPI KeGetCurrentProcessorNumber(VOID);
+NTKERNELAPI ULONG NTAPI KeGetCurrentProcessorNumberEx(_Out_opt_ PPROCESSOR_NUMBER ProcNumber);
+
+/* How many CPUs are online; ActiveProcessors (may be NULL) gets their set. */
+NTKERNELAPI ULONG NTAPI KeQueryActiveProcessorCount(_Out_opt_ PKAFFINITY ActiveProcessors);
+NTKERNELAPI ULONG NTAPI KeQueryActiveProcessorCountEx(_In_ USHORT GroupNumber);
+NTKERNELAPI KAFFINITY NTAPI KeQueryActiveProcessors(VOID);
+
+#endif
