@@ -1,0 +1,22 @@
+/*
+ * vectors.h - the interrupt vector map.  A vector's IRQL is its top four
+ * bits (vector >> 4): the local APIC delivers a vector only when its class
+ * exceeds the task priority, and CR8 is that priority (SDM Vol. 3A 11.8.3.1).
+ * docs/irql.md has the table with what each one is for.
+ */
+#ifndef KERNEL_VECTORS_H
+#define KERNEL_VECTORS_H
+
+#define KI_VECTOR_APC           0x1F    /* APC_LEVEL software interrupt */
+#define KI_VECTOR_DPC           0x2F    /* DISPATCH_LEVEL software interrupt */
+#define KI_VECTOR_DEVICE_FIRST  0x30    /* device interrupts: IRQL 3 .. 12 */
+#define KI_VECTOR_DEVICE_LAST   0xCF
+#define KI_VECTOR_CLOCK         0xD1    /* CLOCK_LEVEL: the local APIC timer */
+#define KI_VECTOR_SPURIOUS      0xDF    /* APIC spurious: no EOI, no handler */
+#define KI_VECTOR_IPI           0xE1    /* IPI_LEVEL: requests between CPUs */
+#define KI_VECTOR_APIC_ERROR    0xE2
+#define KI_VECTOR_PROFILE       0xFD    /* PROFILE_LEVEL / HIGH_LEVEL */
+
+#define KI_VECTOR_IRQL(v)       ((KIRQL)((v) >> 4))
+
+#endif
