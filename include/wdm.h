@@ -12,6 +12,7 @@
 
 #include "wdm/irql.h"
 #include "wdm/processor.h"
+#include "wdm/time.h"
 
 /* Bug checks (kernel/bugcheck.c).  Print the STOP screen and stop every CPU. */
 DECLSPEC_NORETURN NTKERNELAPI VOID NTAPI KeBugCheckEx(

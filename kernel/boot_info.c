@@ -6,6 +6,7 @@
 #include "boot/multiboot2.h"
 #include "kernel/boot_info.h"
 #include "printf.h"
+#include "string.h"
 
 #define MMAP_AVAILABLE 1
 
@@ -28,6 +29,16 @@ static void add_memory(const struct mb2_tag *tag)
         if (e->type == MMAP_AVAILABLE)
             KiBootInfo.UsableMemory += e->length;
     }
+}
+
+static void copy_rsdp(const struct mb2_tag *tag)
+{
+    size_t length = tag->size - sizeof(*tag);
+
+    if (length > sizeof(KiBootInfo.RsdpCopy))
+        length = sizeof(KiBootInfo.RsdpCopy);
+    memcpy(KiBootInfo.RsdpCopy, ((const struct mb2_tag_acpi *)tag)->rsdp, length);
+    KiBootInfo.AcpiRsdp = KiBootInfo.RsdpCopy;
 }
 
 void KiParseBootInfo(ULONG Magic, ULONG_PTR Info)
@@ -55,12 +66,12 @@ void KiParseBootInfo(ULONG Magic, ULONG_PTR Info)
             add_memory(tag);
             break;
         case MB2_TAG_ACPI_NEW:
-            KiBootInfo.AcpiRsdp = ((const struct mb2_tag_acpi *)tag)->rsdp;
+            copy_rsdp(tag);
             KiBootInfo.AcpiRsdpIsXsdp = TRUE;
             break;
         case MB2_TAG_ACPI_OLD:
             if (!KiBootInfo.AcpiRsdpIsXsdp)     /* the 2.0 copy wins */
-                KiBootInfo.AcpiRsdp = ((const struct mb2_tag_acpi *)tag)->rsdp;
+                copy_rsdp(tag);
             break;
         }
         p += (tag->size + 7) & ~7u;

@@ -10,7 +10,10 @@ typedef struct _KI_BOOT_INFO {
     char CommandLine[256];          /* multiboot2 tag 1 */
     char LoaderName[64];            /* multiboot2 tag 2 */
     ULONG64 UsableMemory;           /* bytes of type-1 RAM in the memory map */
-    const void *AcpiRsdp;           /* GRUB's copy of the RSDP (tag 15, else 14) */
+    const void *AcpiRsdp;           /* &RsdpCopy if GRUB gave one, else NULL */
+    UCHAR RsdpCopy[36];             /* the RSDP from tag 15, else tag 14: kept
+                                       here, as the boot information's memory
+                                       is not reserved once we run */
     BOOLEAN AcpiRsdpIsXsdp;         /* TRUE if it came from tag 15 (ACPI 2.0+) */
 } KI_BOOT_INFO;
 

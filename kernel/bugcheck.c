@@ -51,6 +51,11 @@ static const struct {
  * second CPU (or a nested bug check) loses and halts quietly. */
 static volatile LONG KiBugCheckOwner = -1;
 
+BOOLEAN KiBugCheckInProgress(void)
+{
+    return __atomic_load_n(&KiBugCheckOwner, __ATOMIC_ACQUIRE) != -1;
+}
+
 static const char *bugcheck_name(ULONG code)
 {
     for (size_t i = 0; i < ARRAYSIZE(KiBugCheckNames); i++)

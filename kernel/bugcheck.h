@@ -18,6 +18,9 @@ DECLSPEC_NORETURN void KiBugCheckWithTrapFrame(ULONG BugCheckCode, ULONG_PTR P1,
                                                ULONG_PTR P2, ULONG_PTR P3,
                                                ULONG_PTR P4, PKTRAP_FRAME TrapFrame);
 
+/* TRUE once some CPU has started a bug check (its NMI freezes the rest). */
+BOOLEAN KiBugCheckInProgress(void);
+
 /* Leave QEMU with the given isa-debug-exit value; halt forever elsewhere. */
 DECLSPEC_NORETURN void KiExitMachine(ULONG Value);
 

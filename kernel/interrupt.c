@@ -1,20 +1,70 @@
 /*
- * interrupt.c - dispatch of external and software interrupts (vectors 32-255).
+ * interrupt.c - the common interrupt path: IRQL from the vector, early EOI,
+ * nesting, and the check that a handler gives back the IRQL it got.
  *
- * Nothing connects an interrupt yet, so any that arrives is a bug: it stops
- * the machine with UNEXPECTED_KERNEL_MODE_TRAP and the vector in P1.
+ * On entry (KiTrapCommon, interrupts off) the local APIC has put the vector
+ * in service, so PPR already masks its class.  We then (docs/irql.md):
+ *   1. save CR8 and raise it to the vector's class (v >> 4): from here the
+ *      TPR alone keeps this class and below out;
+ *   2. EOI, so the in-service bit no longer pins PPR (SDM Vol. 3A 11.8.3.1)
+ *      and lowering CR8 later really unmasks;
+ *   3. sti: higher classes may now interrupt the handler (nesting);
+ *   4. run the handler; check it returned at the same IRQL;
+ *   5. cli, restore CR8; iretq (in trap.S) restores IF.
+ * Pending interrupts of classes between the restored IRQL and the handler's
+ * are delivered right after iretq sets IF again.
  */
 #include "wdm.h"
 #include "kernel/interrupt.h"
 #include "kernel/bugcheck.h"
+#include "kernel/smp.h"
+#include "kernel/vectors.h"
+#include "arch/x86_64/apic.h"
+#include "arch/x86_64/cpu.h"
+
+static struct {
+    PKI_INTERRUPT_HANDLER Handler;
+    PVOID Context;
+} KiInterruptTable[256];
+
+VOID KiSetInterruptHandler(ULONG Vector, PKI_INTERRUPT_HANDLER Handler, PVOID Context)
+{
+    KiInterruptTable[Vector].Context = Context;
+    __atomic_store_n(&KiInterruptTable[Vector].Handler, Handler, __ATOMIC_RELEASE);
+}
 
 void KiDispatchInterrupt(PKTRAP_FRAME f)
 {
-    KiBugCheckWithTrapFrame(UNEXPECTED_KERNEL_MODE_TRAP, f->Vector, 0, f->Rip, 0, f);
+    ULONG vector = (ULONG)f->Vector;
+
+    if (vector == KI_VECTOR_SPURIOUS)
+        return;                         /* SDM 11.9: a spurious vector gets no EOI */
+
+    PKI_INTERRUPT_HANDLER handler = __atomic_load_n(&KiInterruptTable[vector].Handler,
+                                                    __ATOMIC_ACQUIRE);
+    if (!handler)
+        KiBugCheckWithTrapFrame(UNEXPECTED_KERNEL_MODE_TRAP, vector, 0, f->Rip, 1, f);
+
+    KIRQL old = (KIRQL)__readcr8();
+    KIRQL irql = KI_VECTOR_IRQL(vector);
+    __writecr8(irql);
+    KiApicEoi();
+    sti();
+    handler(f, KiInterruptTable[vector].Context);
+    cli();
+
+    KIRQL found = (KIRQL)__readcr8();
+    if (DBG && found != irql)
+        /* WDK: Bug Check 0xC8, "Unique" 3 = an interrupt service routine. */
+        KeBugCheckEx(IRQL_UNEXPECTED_VALUE, ((ULONG_PTR)found << 16) | ((ULONG_PTR)irql << 8) | 3,
+                     (ULONG_PTR)handler, (ULONG_PTR)KiInterruptTable[vector].Context, vector);
+    __writecr8(old);
 }
 
 BOOLEAN KiHandleNmi(PKTRAP_FRAME f)
 {
     UNREFERENCED_PARAMETER(f);
-    return FALSE;
+    if (!KiBugCheckInProgress())
+        return FALSE;
+    KiFreezeThisProcessor();            /* never returns */
 }

@@ -7,9 +7,18 @@
 #include "ntdef.h"
 #include "arch/x86_64/trap.h"
 
+/* A handler runs at its vector's IRQL (vector >> 4) with interrupts enabled,
+ * so higher classes can nest; it must return at that same IRQL. */
+typedef VOID (*PKI_INTERRUPT_HANDLER)(PKTRAP_FRAME TrapFrame, PVOID Context);
+
+/* Install (or, with NULL, remove) the handler of a vector. */
+VOID KiSetInterruptHandler(ULONG Vector, PKI_INTERRUPT_HANDLER Handler, PVOID Context);
+
+/* Called by KiDispatchTrap for vectors 32-255. */
 void KiDispatchInterrupt(PKTRAP_FRAME TrapFrame);
 
-/* TRUE if the NMI was expected (a bug check freezing this CPU). */
+/* TRUE if the NMI was expected (a bug check freezing this CPU; never
+ * returns then). */
 BOOLEAN KiHandleNmi(PKTRAP_FRAME TrapFrame);
 
 #endif

@@ -12,7 +12,12 @@
 #include "boot/multiboot2.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
+#include "arch/x86_64/apic.h"
+#include "arch/x86_64/calibrate.h"
+#include "kernel/acpi.h"
 #include "kernel/boot_info.h"
+#include "kernel/clock.h"
+#include "kernel/ipi.h"
 #include "kernel/console.h"
 #include "kernel/fwcfg.h"
 #include "kernel/options.h"
@@ -32,6 +37,21 @@ static void apply_test(const char *value)
     ksnprintf(KiTestPattern, sizeof(KiTestPattern), "%s", value[0] ? value : "all");
 }
 KERNEL_OPTION("test", "run in-kernel tests and exit QEMU: test=all or test=<glob>", apply_test);
+
+static void print_processors(ULONG64 ticks)
+{
+    char ids[4 * MAXIMUM_PROCESSORS + 1];
+    size_t n = 0;
+    KAFFINITY online = KeQueryActiveProcessors();
+
+    ids[0] = '\0';
+    for (ULONG i = 0; i < MAXIMUM_PROCESSORS; i++)
+        if (online & ((KAFFINITY)1 << i))
+            n += ksnprintf(ids + n, sizeof(ids) - n, " %u", KiProcessorBlock[i].Prcb.ApicId);
+    kprintf("processors: %u online (APIC ids%s), brought up in %llu ms\n",
+            KeQueryActiveProcessorCount(NULL), ids,
+            (unsigned long long)(ticks * 1000 / KiTscFrequency));
+}
 
 static void idle(void)
 {
@@ -62,7 +82,21 @@ void KiSystemStartup(ULONG Magic, ULONG_PTR BootInfo)
     kprintf("boot loader: %s; memory: %llu MiB usable; command line: \"%s\"\n",
             KiBootInfo.LoaderName, (unsigned long long)(KiBootInfo.UsableMemory >> 20), cmdline);
     KiApplyOptions(cmdline);
-    kprintf("processors online: %u\n", KiActiveProcessorCount());
+
+    ULONG64 start = rdtsc();
+    KiInitializeLocalApic(TRUE);
+    KiProcessorBlock[0].Prcb.ApicId = KiApicId();
+    KiCalibrateTimers();
+    kprintf("timers: TSC %llu MHz, local APIC timer %llu kHz (%s mode), clock every %u us\n",
+            (unsigned long long)(KiTscFrequency / 1000000),
+            (unsigned long long)(KiApicTimerFrequency / 1000), KiApicIsX2Apic() ? "x2APIC" : "xAPIC",
+            KiClockPeriodMicroseconds());
+    KiInitializeIpi();
+    KiStartClock();
+    sti();                              /* from here on, CR8 alone masks */
+    KiInitializeAcpi();
+    KiStartApplicationProcessors();
+    print_processors(rdtsc() - start);
 
     if (KiTestPattern[0])
         KiRunTests(KiTestPattern);

@@ -17,6 +17,15 @@ typedef struct _KPRCB {
     ULONG Number;               /* processor number, 0 = boot CPU */
     ULONG ApicId;               /* local APIC id, from the MADT / CPUID */
     KIRQL DebuggerSavedIrql;    /* IRQL seen when a bug check froze this CPU */
+
+    /* Clock and IPIs (kernel/clock.c, kernel/ipi.c). */
+    volatile ULONG64 ClockTicks;        /* this CPU's clock interrupts */
+    volatile LONG IpiRequests;          /* KI_IPI_* bits; set by senders, taken by xchg */
+    volatile ULONG IpiPingCount;        /* KI_IPI_PING requests served (tests) */
+
+    /* Work for this CPU's idle loop, at PASSIVE_LEVEL (kernel/smp.c). */
+    VOID (*volatile IdleRoutine)(PVOID Context);
+    PVOID IdleContext;
 } KPRCB, *PKPRCB;
 
 typedef struct _KPCR {

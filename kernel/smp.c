@@ -1,12 +1,42 @@
 /*
- * smp.c - the set of online processors.
+ * smp.c - bringing up the application processors, the set of online CPUs,
+ * their idle loop, and freezing them for a bug check.
+ *
+ * The boot CPU takes the processors from the ACPI MADT (kernel/acpi.c) and
+ * starts each in turn with the INIT-SIPI-SIPI sequence of SDM Vol. 3A
+ * 8.4.4.1: INIT, 10 ms, STARTUP, 200 us, and a second STARTUP if the first
+ * went unanswered.  The AP runs boot/trampoline.S, reaches KiStartProcessor
+ * on its own stack, sets up its per-CPU state and joins the online set.  An
+ * AP that does not arrive within a second is reported and left out.
+ * docs/smp.md walks through it.
  */
 #include "wdm.h"
 #include "ktest.h"
 #include "kernel/smp.h"
+#include "kernel/acpi.h"
+#include "kernel/bugcheck.h"
+#include "kernel/clock.h"
+#include "kernel/console.h"
+#include "kernel/ipi.h"
+#include "kernel/pcr.h"
+#include "kernel/trampoline.h"
+#include "arch/x86_64/apic.h"
+#include "arch/x86_64/calibrate.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/gdt.h"
+#include "string.h"
 
+#define KI_STACK_SIZE       16384
+#define AP_ANSWER_US        1000000     /* how long an AP may take to come online */
+#define FREEZE_WAIT_US      100000
+
+static UCHAR KiProcessorStacks[MAXIMUM_PROCESSORS][KI_STACK_SIZE] __attribute__((aligned(16)));
+
+/* The online set.  Written only by a CPU joining it (lock or); read anywhere. */
 static volatile KAFFINITY KiActiveProcessorMask = 1;   /* the boot CPU */
 static volatile ULONG KiActiveProcessorTotal = 1;
+static volatile LONG KiFrozenProcessors;
+static volatile LONG KiIdleWorkRemaining;
 
 ULONG KiActiveProcessorCount(void)
 {
@@ -18,11 +48,143 @@ KAFFINITY KiActiveProcessorSet(void)
     return KiActiveProcessorMask;
 }
 
+static BOOLEAN is_online(ULONG number)
+{
+    return (KiActiveProcessorSet() >> number) & 1;
+}
+
+/* Idle: run work posted by ktest_run_on_all_cpus, else halt until an
+ * interrupt.  `sti; hlt` back to back: STI's one-instruction interrupt
+ * shadow means an interrupt that became pending after the check wakes the
+ * hlt instead of slipping in before it (SDM Vol. 2B, STI). */
+static DECLSPEC_NORETURN void idle_loop(void)
+{
+    PKPRCB prcb = KeGetCurrentPrcb();
+
+    for (;;) {
+        cli();
+        VOID (*routine)(PVOID) = prcb->IdleRoutine;
+        if (!routine) {
+            __asm__ volatile("sti; hlt" : : : "memory");
+            continue;
+        }
+        sti();
+        routine(prcb->IdleContext);
+        KIRQL found = KeGetCurrentIrql();
+        if (DBG && found != PASSIVE_LEVEL)
+            KeBugCheckEx(IRQL_UNEXPECTED_VALUE, ((ULONG_PTR)found << 16) | 2,
+                         (ULONG_PTR)routine, (ULONG_PTR)prcb->IdleContext, 0);
+        prcb->IdleRoutine = NULL;
+        __atomic_fetch_sub(&KiIdleWorkRemaining, 1, __ATOMIC_RELEASE);
+    }
+}
+
+/* The C entry of an AP (from boot/trampoline.S), interrupts off. */
+static DECLSPEC_NORETURN void KiStartProcessor(ULONG Number)
+{
+    KiInitializePcr(Number, KiProcessorBlock[Number].Prcb.ApicId);
+    KiInitializeGdt(Number);
+    KiLoadIdt();
+    KiInitializeLocalApic(FALSE);
+    KiStartClock();
+    __atomic_fetch_or(&KiActiveProcessorMask, (KAFFINITY)1 << Number, __ATOMIC_RELEASE);
+    __atomic_fetch_add(&KiActiveProcessorTotal, 1, __ATOMIC_RELEASE);
+    idle_loop();
+}
+
+static BOOLEAN wait_online(ULONG number, ULONG microseconds)
+{
+    ULONG64 deadline = rdtsc() + KiTscFrequency * microseconds / 1000000;
+
+    while (!is_online(number))
+        if (rdtsc() > deadline)
+            return FALSE;
+        else
+            cpu_relax();
+    return TRUE;
+}
+
+static BOOLEAN start_processor(ULONG number, ULONG apic_id)
+{
+    KiProcessorBlock[number].Prcb.ApicId = apic_id;
+    *KI_TRAMPOLINE_FIELD(ULONG, KiTrampolineCr3) = (ULONG)read_cr3();
+    *KI_TRAMPOLINE_FIELD(ULONG64, KiTrampolineStack) =
+        (ULONG64)&KiProcessorStacks[number][KI_STACK_SIZE];
+    *KI_TRAMPOLINE_FIELD(ULONG, KiTrampolineNumber) = number;
+    *KI_TRAMPOLINE_FIELD(ULONG64, KiTrampolineEntry) = (ULONG64)KiStartProcessor;
+
+    KiApicSendIpi(apic_id, ICR_INIT | ICR_ASSERT | ICR_LEVEL);
+    KeStallExecutionProcessor(10000);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        KiApicSendIpi(apic_id, ICR_STARTUP | (KI_TRAMPOLINE_BASE >> 12));
+        if (wait_online(number, 200))
+            return TRUE;
+    }
+    return wait_online(number, AP_ANSWER_US);
+}
+
+void KiStartApplicationProcessors(void)
+{
+    ULONG self = KeGetCurrentPrcb()->ApicId;
+    ULONG next = 1;
+
+    memcpy((void *)KI_TRAMPOLINE_BASE, KiTrampolineStart,
+           (size_t)(KiTrampolineEnd - KiTrampolineStart));
+    for (ULONG i = 0; i < KiMadt.ProcessorCount; i++) {
+        const KI_ACPI_PROCESSOR *p = &KiMadt.Processors[i];
+        if (p->ApicId == self || !p->Enabled)
+            continue;
+        if (next >= MAXIMUM_PROCESSORS) {
+            kprintf("smp: APIC id %u left out: this kernel supports %u processors\n", p->ApicId,
+                    MAXIMUM_PROCESSORS);
+            continue;
+        }
+        if (start_processor(next, p->ApicId))
+            next++;
+        else
+            kprintf("smp: processor with APIC id %u did not answer INIT-SIPI-SIPI; left out\n",
+                    p->ApicId);
+    }
+}
+
+void KiFreezeThisProcessor(void)
+{
+    KeGetCurrentPrcb()->DebuggerSavedIrql = KeGetCurrentIrql();
+    __atomic_fetch_add(&KiFrozenProcessors, 1, __ATOMIC_RELEASE);
+    for (;;) {                          /* NMIs stay blocked: we never iretq */
+        cli();
+        hlt();
+    }
+}
+
 void KiFreezeOtherProcessors(void)
 {
+    LONG others = (LONG)KiActiveProcessorCount() - 1;
+
+    if (others == 0)
+        return;
+    /* NMI: delivered whatever the IRQL (the TPR does not mask it) and even
+     * to a CPU spinning with interrupts off. */
+    KiApicSendIpi(0, ICR_NMI | ICR_ASSERT | ICR_DEST_OTHERS);
+    ULONG64 deadline = rdtsc() + KiTscFrequency * FREEZE_WAIT_US / 1000000;
+    while (__atomic_load_n(&KiFrozenProcessors, __ATOMIC_ACQUIRE) < others && rdtsc() < deadline)
+        cpu_relax();
 }
 
 void ktest_run_on_all_cpus(void (*fn)(void *context), void *context)
 {
+    ULONG self = KeGetCurrentPrcb()->Number;
+    KAFFINITY others = KiActiveProcessorSet() & ~((KAFFINITY)1 << self);
+
+    KiIdleWorkRemaining = (LONG)KiActiveProcessorCount() - 1;
+    for (ULONG n = 0; n < MAXIMUM_PROCESSORS; n++) {
+        if (!(others & ((KAFFINITY)1 << n)))
+            continue;
+        KiProcessorBlock[n].Prcb.IdleContext = context;
+        __atomic_store_n(&KiProcessorBlock[n].Prcb.IdleRoutine, fn, __ATOMIC_RELEASE);
+    }
+    KiRequestIpi(others, KI_IPI_WAKE);
     fn(context);
+    while (__atomic_load_n(&KiIdleWorkRemaining, __ATOMIC_ACQUIRE) > 0)
+        cpu_relax();
 }

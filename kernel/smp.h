@@ -1,18 +1,25 @@
 /*
- * smp.h - which processors are online, and stopping them (kernel/smp.c).
+ * smp.h - which processors are online, starting them, and stopping them
+ * (kernel/smp.c).
  */
 #ifndef KERNEL_SMP_H
 #define KERNEL_SMP_H
 
 #include "ntdef.h"
 
-/* Processors that finished bring-up (1 until the application processors
- * start). */
+/* Processors that finished bring-up, and their set (bit n = processor n). */
 ULONG KiActiveProcessorCount(void);
 KAFFINITY KiActiveProcessorSet(void);
 
-/* From a bug check, with interrupts off: stop every other online CPU (NMI), so
- * the STOP screen is the last thing printed. */
+/* Boot CPU: start every enabled processor the MADT lists. */
+void KiStartApplicationProcessors(void);
+
+/* From a bug check, with interrupts off: stop every other online CPU (NMI),
+ * waiting briefly until they have, so the STOP screen is the last output. */
 void KiFreezeOtherProcessors(void);
+
+/* The NMI handler's half of the freeze: record this CPU's IRQL, halt
+ * forever. */
+DECLSPEC_NORETURN void KiFreezeThisProcessor(void);
 
 #endif

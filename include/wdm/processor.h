@@ -25,4 +25,11 @@ NTKERNELAPI ULONG NTAPI KeQueryActiveProcessorCount(_Out_opt_ PKAFFINITY ActiveP
 NTKERNELAPI ULONG NTAPI KeQueryActiveProcessorCountEx(_In_ USHORT GroupNumber);
 NTKERNELAPI KAFFINITY NTAPI KeQueryActiveProcessors(VOID);
 
+/* Run BroadcastFunction(Context) on every CPU at IPI_LEVEL, all entering it
+ * together; returns the calling CPU's result (kernel/ipi.c).  IRQL < IPI_LEVEL. */
+typedef ULONG_PTR (NTAPI KIPI_BROADCAST_WORKER)(_In_ ULONG_PTR Argument);
+typedef KIPI_BROADCAST_WORKER *PKIPI_BROADCAST_WORKER;
+NTKERNELAPI ULONG_PTR NTAPI KeIpiGenericCall(_In_ PKIPI_BROADCAST_WORKER BroadcastFunction,
+                                            _In_ ULONG_PTR Context);
+
 #endif
