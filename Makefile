@@ -125,6 +125,7 @@ debug: all
 
 test-host:
 	$(Q)sh scripts/need.sh test
+	$(Q)python3 -m unittest -q tests/test_runner_selftest.py
 	$(Q)sh tests/host/run.sh build/host
 
 test-kernel: all

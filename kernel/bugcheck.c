@@ -146,12 +146,13 @@ static DECLSPEC_NORETURN void bugcheck(ULONG code, ULONG_PTR p1, ULONG_PTR p2, U
         for (;;)                        /* another CPU is printing, or we recursed */
             hlt();
 
-    KiFreezeOtherProcessors();
+    ULONG frozen = KiFreezeOtherProcessors();
     stop_print("\n*** STOP: 0x%08X (0x%016llX,0x%016llX,0x%016llX,0x%016llX)\n", code,
                (unsigned long long)p1, (unsigned long long)p2, (unsigned long long)p3,
                (unsigned long long)p4);
     stop_print("%s\n", bugcheck_name(code));
-    stop_print("CPU %u  IRQL %u  (processors online: %u)\n", cpu, irql, KiActiveProcessorCount());
+    stop_print("CPU %u  IRQL %u  (processors online: %u, frozen by NMI: %u)\n", cpu, irql,
+               KiActiveProcessorCount(), frozen);
     print_address("RIP ", rip);
     if (frame)
         print_trap_frame(frame);

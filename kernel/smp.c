@@ -157,18 +157,19 @@ void KiFreezeThisProcessor(void)
     }
 }
 
-void KiFreezeOtherProcessors(void)
+ULONG KiFreezeOtherProcessors(void)
 {
     LONG others = (LONG)KiActiveProcessorCount() - 1;
 
     if (others == 0)
-        return;
+        return 0;
     /* NMI: delivered whatever the IRQL (the TPR does not mask it) and even
      * to a CPU spinning with interrupts off. */
     KiApicSendIpi(0, ICR_NMI | ICR_ASSERT | ICR_DEST_OTHERS);
     ULONG64 deadline = rdtsc() + KiTscFrequency * FREEZE_WAIT_US / 1000000;
     while (__atomic_load_n(&KiFrozenProcessors, __ATOMIC_ACQUIRE) < others && rdtsc() < deadline)
         cpu_relax();
+    return (ULONG)KiFrozenProcessors;
 }
 
 void ktest_run_on_all_cpus(void (*fn)(void *context), void *context)

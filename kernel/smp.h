@@ -15,8 +15,9 @@ KAFFINITY KiActiveProcessorSet(void);
 void KiStartApplicationProcessors(void);
 
 /* From a bug check, with interrupts off: stop every other online CPU (NMI),
- * waiting briefly until they have, so the STOP screen is the last output. */
-void KiFreezeOtherProcessors(void);
+ * waiting briefly until they have, so the STOP screen is the last output.
+ * Returns how many stopped. */
+ULONG KiFreezeOtherProcessors(void);
 
 /* The NMI handler's half of the freeze: record this CPU's IRQL, halt
  * forever. */

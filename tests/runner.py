@@ -79,6 +79,7 @@ class Parsed:
     expect: Optional[Tuple[int, List[Optional[int]]]] = None
     expect_error: str = ""
     stop: Optional[Stop] = None
+    stop_screens: int = 0                                # '*** STOP' lines seen
 
 
 def parse_log(text: str) -> Parsed:
@@ -118,7 +119,10 @@ def parse_log(text: str) -> Parsed:
             if len(seen) != 4 and not p.expect_error:
                 p.expect_error = f"EXPECT line lacks some of P1..P4: {line.strip()!r}"
             p.expect = (int(m.group(1), 16), params)
-        elif STOP_RE.match(line) and p.stop is None:
+        elif STOP_RE.match(line) and p.stop is not None:
+            p.stop_screens += 1
+        elif STOP_RE.match(line):
+            p.stop_screens += 1
             m = STOP_RE.match(line)
             name = next((s.strip() for s in stripped[i + 1:i + 4] if STOP_NAME_RE.match(s.strip())), "?")
             p.stop = Stop(int(m.group(1), 16), [int(g, 16) for g in m.groups()[1:]], name, i)
@@ -156,7 +160,8 @@ _stopping = False
 
 
 def qemu_argv(args, boot: Boot) -> List[str]:
-    cmdline = " ".join(x for x in (f"test={boot.test}", args.cmdline) if x)
+    # expect_cpus lets the kernel check that every vCPU QEMU was given came online.
+    cmdline = " ".join(x for x in (f"test={boot.test}", f"expect_cpus={boot.smp}", args.cmdline) if x)
     return [args.qemu, "-accel", args.accel, "-cpu", "max", "-smp", str(boot.smp),
             "-m", "256M", "-no-reboot", "-display", "none", "-monitor", "none",
             "-serial", "file:" + boot.log,
@@ -257,6 +262,8 @@ def judge_negative(boot: Boot, out: Outcome, timeout: float) -> List[Entry]:
             for i, (want, got) in enumerate(zip(params, p.stop.params)):
                 if want is not None and want != got:
                     problems.append(f"wrong P{i + 1}: expected 0x{want:016X}, got 0x{got:016X}")
+    if p.stop_screens > 1:
+        problems.append(f"{p.stop_screens} STOP screens: one CPU's bug check must freeze the others")
     if not problems:
         return [Entry(True, boot.test, stop_text(p.stop))]
     diag = problems[1:]

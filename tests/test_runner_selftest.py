@@ -149,9 +149,10 @@ class RunnerSelfTest(unittest.TestCase):
         for name in ("smp1-all", "smp2-all", "smp2-fault_divide_error", "smp2-irql_bad"):
             self.assertTrue(os.path.isfile(os.path.join(self.logs, name + ".log")), name)
         calls = self.calls()
-        self.assertIn("test=all foo=a,b", [c["cmdline"] for c in calls])
+        self.assertIn("test=all expect_cpus=1 foo=a,b", [c["cmdline"] for c in calls])
         argv = calls[0]["argv"]
-        self.assertIn("name=opt/ntsync/cmdline,string=test=all foo=a,,b", argv)
+        self.assertIn("name=opt/ntsync/cmdline,string=test=all expect_cpus=%s foo=a,,b"
+                      % argv[argv.index("-smp") + 1], argv)
         self.assertEqual(argv[argv.index("-accel") + 1], "tcg,thread=multi")
         self.assertIn("isa-debug-exit,iobase=0xf4,iosize=0x04", argv)
 
