@@ -17,6 +17,7 @@
 #include "wdm.h"
 #include "kernel/interrupt.h"
 #include "kernel/bugcheck.h"
+#include "kernel/pcr.h"
 #include "kernel/smp.h"
 #include "kernel/vectors.h"
 #include "arch/x86_64/apic.h"
@@ -47,6 +48,7 @@ void KiDispatchInterrupt(PKTRAP_FRAME f)
 
     KIRQL old = (KIRQL)__readcr8();
     KIRQL irql = KI_VECTOR_IRQL(vector);
+    f->PreviousIrql = old;              /* e.g. the clock asks what it interrupted */
     __writecr8(irql);
     KiApicEoi();
     sti();
@@ -59,6 +61,34 @@ void KiDispatchInterrupt(PKTRAP_FRAME f)
         KeBugCheckEx(IRQL_UNEXPECTED_VALUE, ((ULONG_PTR)found << 16) | ((ULONG_PTR)irql << 8) | 3,
                      (ULONG_PTR)handler, (ULONG_PTR)KiInterruptTable[vector].Context, vector);
     __writecr8(old);
+}
+
+static ULONG software_vector(KIRQL level)
+{
+    return level == APC_LEVEL ? KI_VECTOR_APC : KI_VECTOR_DPC;
+}
+
+VOID KiRequestSoftwareInterrupt(KIRQL Level)
+{
+    ULONG vector = software_vector(Level);
+    uint64_t flags = interrupts_save_disable();
+
+    KiApicSendIpi(0, ICR_FIXED | ICR_ASSERT | ICR_DEST_SELF | vector);
+    /* The self-IPI travels through the APIC and lands in the IRR a little
+     * later; wait for it, so a caller that lowers IRQL next is sure to take
+     * it (docs/irql.md, "Software interrupts"). */
+    while (!KiApicIsPending(vector))
+        cpu_relax();
+    restore_rflags(flags);
+}
+
+VOID KiRequestSoftwareInterruptOn(ULONG Number, KIRQL Level)
+{
+    if (Number == KeGetCurrentPrcb()->Number)
+        KiRequestSoftwareInterrupt(Level);
+    else
+        KiApicSendIpi(KiProcessorBlock[Number].Prcb.ApicId,
+                      ICR_FIXED | ICR_ASSERT | software_vector(Level));
 }
 
 BOOLEAN KiHandleNmi(PKTRAP_FRAME f)

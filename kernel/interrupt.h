@@ -14,6 +14,14 @@ typedef VOID (*PKI_INTERRUPT_HANDLER)(PKTRAP_FRAME TrapFrame, PVOID Context);
 /* Install (or, with NULL, remove) the handler of a vector. */
 VOID KiSetInterruptHandler(ULONG Vector, PKI_INTERRUPT_HANDLER Handler, PVOID Context);
 
+/* Request the APC_LEVEL (vector 0x1F) or DISPATCH_LEVEL (0x2F) software
+ * interrupt on this CPU: a self-IPI that is pending in the IRR before this
+ * returns, so it is delivered the moment IRQL drops below Level. */
+VOID KiRequestSoftwareInterrupt(KIRQL Level);
+
+/* The same on processor Number: a fixed IPI to the same vector. */
+VOID KiRequestSoftwareInterruptOn(ULONG Number, KIRQL Level);
+
 /* Called by KiDispatchTrap for vectors 32-255. */
 void KiDispatchInterrupt(PKTRAP_FRAME TrapFrame);
 

@@ -11,6 +11,7 @@
 #include "arch/x86_64/cpu.h"
 #include "kernel/bugcheck.h"
 #include "kernel/interrupt.h"
+#include "kernel/vectors.h"
 
 /* Exceptions that map to an NTSTATUS: KMODE_EXCEPTION_NOT_HANDLED with
  * P1 = the status, P2 = the faulting address (WDK: Bug Check 0x1E). */
@@ -50,7 +51,7 @@ static DECLSPEC_NORETURN void page_fault(PKTRAP_FRAME f)
 
 void KiDispatchTrap(PKTRAP_FRAME f)
 {
-    if (f->Vector >= 32) {
+    if (f->Vector >= 32 || f->Vector == KI_VECTOR_APC) {   /* 0x1F: reserved as an exception */
         KiDispatchInterrupt(f);
         return;
     }

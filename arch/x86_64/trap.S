@@ -3,12 +3,13 @@
  *
  * Contract with C: stub v (at KiVectorStubs + 16 * v) pushes a zero error code
  * when the CPU pushes none (SDM Vol. 3A 6.13), then the vector number, and
- * jumps to KiTrapCommon.  KiTrapCommon saves all general registers below that,
- * forming a KTRAP_FRAME (arch/x86_64/trap.h: Rax at offset 0, Vector at 120,
- * ErrorCode at 128, then the CPU's Rip/SegCs/EFlags/Rsp/SegSs), and calls
+ * jumps to KiTrapCommon.  KiTrapCommon saves all general registers below that
+ * and reserves two words (PreviousIrql, Reserved), forming a KTRAP_FRAME
+ * (arch/x86_64/trap.h: PreviousIrql at 0, Rax at 16, Vector at 136, ErrorCode
+ * at 144, then the CPU's Rip/SegCs/EFlags/Rsp/SegSs), and calls
  * KiDispatchTrap(frame) with RDI = frame.  The CPU aligned RSP to 16 before
- * pushing its five words (6.14.2); 5 + 2 + 15 words keep it 16-aligned at the
- * call.  On return everything is restored from the frame (C may edit it) and
+ * pushing its five words (6.14.2); 5 + 2 + 15 + 2 words keep it 16-aligned
+ * at the call.  On return everything is restored from the frame (C may edit it) and
  * iretq resumes the interrupted code.  The kernel runs only in ring 0 with one
  * GS base per CPU, so there is no swapgs.
  */
@@ -48,9 +49,11 @@ KiTrapCommon:
     pushq   %rcx
     pushq   %rbx
     pushq   %rax
+    sub     $16, %rsp                   /* PreviousIrql, Reserved */
     cld                                 /* the ABI wants DF = 0 in C */
     mov     %rsp, %rdi
     call    KiDispatchTrap
+    add     $16, %rsp
     popq    %rax
     popq    %rbx
     popq    %rcx

@@ -11,6 +11,8 @@
 #include "ntdef.h"
 
 typedef struct _KTRAP_FRAME {
+    ULONG64 PreviousIrql;                           /* set by KiDispatchInterrupt */
+    ULONG64 Reserved;                               /* keeps RSP 16-byte aligned */
     ULONG64 Rax, Rbx, Rcx, Rdx, Rsi, Rdi, Rbp;      /* pushed by KiTrapCommon */
     ULONG64 R8, R9, R10, R11, R12, R13, R14, R15;
     ULONG64 Vector;                                 /* pushed by the stub */
@@ -18,9 +20,10 @@ typedef struct _KTRAP_FRAME {
     ULONG64 Rip, SegCs, EFlags, Rsp, SegSs;         /* pushed by the CPU */
 } KTRAP_FRAME, *PKTRAP_FRAME;
 
-C_ASSERT(offsetof(KTRAP_FRAME, Vector) == 15 * 8);
-C_ASSERT(offsetof(KTRAP_FRAME, Rip) == 17 * 8);
-C_ASSERT(sizeof(KTRAP_FRAME) == 22 * 8);
+C_ASSERT(offsetof(KTRAP_FRAME, Rax) == 16);
+C_ASSERT(offsetof(KTRAP_FRAME, Vector) == 17 * 8);
+C_ASSERT(offsetof(KTRAP_FRAME, Rip) == 19 * 8);
+C_ASSERT(sizeof(KTRAP_FRAME) == 24 * 8);
 
 enum {
     X86_TRAP_DE = 0,    /* divide error */
