@@ -7,7 +7,9 @@
  * test as "# negative NAME STOP 0xCODE" for the runner, which boots each one
  * alone by its exact name: a negative test ends the machine with a bug check.
  */
+#include "wdm.h"
 #include "ktest.h"
+#include "arch/x86_64/cpu.h"
 #include "glob.h"
 #include "string.h"
 #include "printf.h"
@@ -68,6 +70,23 @@ static BOOLEAN selected(const struct ktest *t, const char *pattern)
     return strcmp(pattern, "all") == 0 || glob_match(pattern, t->name);
 }
 
+/* Every test starts at PASSIVE_LEVEL with interrupts enabled and must leave
+ * the CPU that way; a test that does not fails here, and the next one still
+ * gets a clean CPU. */
+static void check_left_clean(const struct ktest *t)
+{
+    KIRQL irql = KeGetCurrentIrql();
+
+    if (irql != PASSIVE_LEVEL) {
+        ktest_fail(__FILE__, __LINE__, "%s returned at IRQL %u, not PASSIVE_LEVEL", t->name, irql);
+        KeLowerIrql(PASSIVE_LEVEL);
+    }
+    if (!(read_rflags() & RFLAGS_IF)) {
+        ktest_fail(__FILE__, __LINE__, "%s returned with interrupts disabled", t->name);
+        sti();
+    }
+}
+
 /* Run one test; TRUE if it passed or was skipped. */
 static BOOLEAN run_one(const struct ktest *t, int number)
 {
@@ -76,6 +95,7 @@ static BOOLEAN run_one(const struct ktest *t, int number)
     KiTestSkipReason = NULL;
     t->body();
     KiCurrentTest = NULL;
+    check_left_clean(t);
 
     if (KiTestSkipReason && !KiTestFailed) {
         kprintf("ok %d %s # SKIP %s\n", number, t->name, KiTestSkipReason);

@@ -17,6 +17,11 @@
 #define KI_VECTOR_APIC_ERROR    0xE2
 #define KI_VECTOR_PROFILE       0xFD    /* PROFILE_LEVEL / HIGH_LEVEL */
 
+/* One vector per level for the IRQL tests (tests/kernel/test_irql.c):
+ * 0x1F for APC_LEVEL (the only class-1 vector outside the exception range),
+ * then 0x2C, 0x3C, ..., 0xFC. */
+#define KI_VECTOR_IRQL_TEST(level) ((level) == 1 ? KI_VECTOR_APC : (((level) << 4) | 0xC))
+
 #define KI_VECTOR_IRQL(v)       ((KIRQL)((v) >> 4))
 
 #endif

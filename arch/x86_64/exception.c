@@ -41,10 +41,20 @@ static ULONG_PTR page_fault_access(ULONG64 error_code)
     return (error_code & PF_WRITE) ? 2 : 0;
 }
 
+/* A fault at DISPATCH_LEVEL or above could never be resolved even with
+ * paging (the pager needs lower IRQLs), so Windows, free and checked, reports
+ * IRQL_NOT_LESS_OR_EQUAL: P1 address, P2 IRQL, P3 bit 0 write / bit 3
+ * execute, P4 the faulting instruction (WDK: Bug Check 0xA).  Below
+ * DISPATCH_LEVEL an unmapped address is PAGE_FAULT_IN_NONPAGED_AREA. */
 static DECLSPEC_NORETURN void page_fault(PKTRAP_FRAME f)
 {
     ULONG_PTR address = read_cr2();
+    KIRQL irql = (KIRQL)__readcr8();
 
+    if (irql >= DISPATCH_LEVEL)
+        KiBugCheckWithTrapFrame(IRQL_NOT_LESS_OR_EQUAL, address, irql,
+                                ((f->ErrorCode & PF_WRITE) ? 1 : 0) | ((f->ErrorCode & PF_FETCH) ? 8 : 0),
+                                f->Rip, f);
     KiBugCheckWithTrapFrame(PAGE_FAULT_IN_NONPAGED_AREA, address, page_fault_access(f->ErrorCode),
                             f->Rip, f->ErrorCode, f);
 }
