@@ -37,6 +37,7 @@ static volatile KAFFINITY KiActiveProcessorMask = 1;   /* the boot CPU */
 static volatile ULONG KiActiveProcessorTotal = 1;
 static volatile LONG KiFrozenProcessors;
 static volatile LONG KiIdleWorkRemaining;
+static ULONG KiIdleWorkInitiator;       /* woken when the last one finishes */
 
 ULONG KiActiveProcessorCount(void)
 {
@@ -75,7 +76,8 @@ static DECLSPEC_NORETURN void idle_loop(void)
             KeBugCheckEx(IRQL_UNEXPECTED_VALUE, ((ULONG_PTR)found << 16) | 2,
                          (ULONG_PTR)routine, (ULONG_PTR)prcb->IdleContext, 0);
         prcb->IdleRoutine = NULL;
-        __atomic_fetch_sub(&KiIdleWorkRemaining, 1, __ATOMIC_RELEASE);
+        if (__atomic_sub_fetch(&KiIdleWorkRemaining, 1, __ATOMIC_ACQ_REL) == 0)
+            KiRequestIpi((KAFFINITY)1 << KiIdleWorkInitiator, KI_IPI_WAKE);
     }
 }
 
@@ -177,6 +179,7 @@ void ktest_run_on_all_cpus(void (*fn)(void *context), void *context)
     ULONG self = KeGetCurrentPrcb()->Number;
     KAFFINITY others = KiActiveProcessorSet() & ~((KAFFINITY)1 << self);
 
+    KiIdleWorkInitiator = self;
     KiIdleWorkRemaining = (LONG)KiActiveProcessorCount() - 1;
     for (ULONG n = 0; n < MAXIMUM_PROCESSORS; n++) {
         if (!(others & ((KAFFINITY)1 << n)))
@@ -186,6 +189,13 @@ void ktest_run_on_all_cpus(void (*fn)(void *context), void *context)
     }
     KiRequestIpi(others, KI_IPI_WAKE);
     fn(context);
-    while (__atomic_load_n(&KiIdleWorkRemaining, __ATOMIC_ACQUIRE) > 0)
-        cpu_relax();
+    /* Halt rather than spin: under TCG a spinning vCPU takes host time from
+     * the ones still working.  The last finisher's IPI (or a tick) wakes us. */
+    for (;;) {
+        cli();
+        if (__atomic_load_n(&KiIdleWorkRemaining, __ATOMIC_ACQUIRE) == 0)
+            break;
+        __asm__ volatile("sti; hlt" : : : "memory");
+    }
+    sti();
 }
