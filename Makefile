@@ -4,6 +4,7 @@
 #   make CHECKED=0    free kernel    -> build/free/...
 #   make run          boot it in QEMU (SMP=4 vCPUs), serial on this terminal
 #   make test         host unit tests + every in-kernel test, checked and free
+#   make test-big     the SMP tests on 32 vCPUs (part of make test)
 #   make debug        QEMU halted with a gdb stub, and gdb attached
 #   make V=1 ...      show full commands
 #
@@ -14,6 +15,7 @@ CHECKED ?= 1
 SMP ?= 4
 TEST_SMP ?= 1 2 4 8
 NEG_SMP ?= 2
+BIG_SMP ?= 32
 ACCEL ?= tcg,thread=multi
 ARGS ?=
 MEM ?= 256M
@@ -61,7 +63,7 @@ else
 Q := @
 endif
 
-.PHONY: all iso run debug test test-kernel test-host tools clean FORCE
+.PHONY: all run debug test test-kernel test-host test-big tools clean
 all: $(BUILD)/kernel.iso
 
 $(BUILD)/obj/%.o: %.c
@@ -132,6 +134,12 @@ test-kernel: all
 	$(Q)sh scripts/need.sh test
 	$(Q)python3 tests/runner.py --iso $(BUILD)/kernel.iso --smp "$(TEST_SMP)" \
 		--neg-smp "$(NEG_SMP)" --accel "$(ACCEL)" --log-dir $(BUILD)/test-logs --label $(BUILD_KIND)
+
+# The SMP tests once more on a big machine: every one of 32 vCPUs online.
+test-big: all
+	$(Q)sh scripts/need.sh test
+	$(Q)python3 tests/runner.py --iso $(BUILD)/kernel.iso --smp "$(BIG_SMP)" --neg-smp "" \
+		--filter 'smp_*' --accel "$(ACCEL)" --log-dir $(BUILD)/test-logs-big --label $(BUILD_KIND)
 
 # Everything: host unit tests, then the kernel suites of both builds, and one
 # total line at the end.

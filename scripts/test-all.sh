@@ -1,6 +1,6 @@
 #!/bin/bash
 # test-all.sh "MAKE" - run every suite (host unit tests, kernel tests of the
-# checked and the free build), then print one total "N passed, N failed" line.
+# checked and the free build, SMP on 32 vCPUs), then print one total "N passed, N failed" line.
 # Exit status is non-zero if any suite failed or printed no total.
 set -u
 make_cmd=$1
@@ -36,6 +36,7 @@ run_suite() {
 run_suite "host unit tests" test-host
 run_suite "checked kernel" test-kernel CHECKED=1
 run_suite "free kernel" test-kernel CHECKED=0
+run_suite "checked kernel on 32 vCPUs" test-big CHECKED=1
 
 echo "=== all suites"
 if [ $skipped -gt 0 ]; then
