@@ -54,7 +54,7 @@ CFLAGS := $(TARGET_FLAGS) -std=gnu11 -O2 -g -Wall -Wextra -Werror \
 ASFLAGS := $(TARGET_FLAGS) -g -Iinclude -I. -D__ASSEMBLER__ -DDBG=$(if $(filter 0,$(CHECKED)),0,1) -MMD -MP
 LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
 
-SRCS := $(sort $(wildcard boot/*.S arch/x86_64/*.S arch/x86_64/*.c kernel/*.c lib/*.c tests/kernel/*.c))
+SRCS := $(sort $(wildcard boot/*.S arch/x86_64/*.S arch/x86_64/*.c kernel/*.c lib/*.c tests/kernel/*.c tests/bench/*.c))
 OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(basename $(SRCS)))
 
 ifeq ($(V),1)

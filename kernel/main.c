@@ -9,6 +9,7 @@
  */
 #include "wdm.h"
 #include "ktest.h"
+#include "kbench.h"
 #include "boot/multiboot2.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
@@ -100,5 +101,7 @@ void KiSystemStartup(ULONG Magic, ULONG_PTR BootInfo)
 
     if (KiTestPattern[0])
         KiRunTests(KiTestPattern);
+    if (KiBenchmarksRequested())
+        KiRunBenchmarks();
     idle();
 }
