@@ -5,6 +5,7 @@
 #   make run          boot it in QEMU (SMP=4 vCPUs), serial on this terminal
 #   make test         host unit tests + every in-kernel test, checked and free
 #   make test-big     the SMP tests on 32 vCPUs (part of make test)
+#   make bench        benchmarks of the free build -> build/bench/
 #   make debug        QEMU halted with a gdb stub, and gdb attached
 #   make V=1 ...      show full commands
 #
@@ -63,7 +64,7 @@ else
 Q := @
 endif
 
-.PHONY: all run debug test test-kernel test-host test-big tools clean
+.PHONY: all run debug test test-kernel test-host test-big bench tools clean
 all: $(BUILD)/kernel.iso
 
 $(BUILD)/obj/%.o: %.c
@@ -134,6 +135,15 @@ test-kernel: all
 	$(Q)sh scripts/need.sh test
 	$(Q)python3 tests/runner.py --iso $(BUILD)/kernel.iso --smp "$(TEST_SMP)" \
 		--neg-smp "$(NEG_SMP)" --accel "$(ACCEL)" --log-dir $(BUILD)/test-logs --label $(BUILD_KIND)
+
+# Benchmarks: the free build at BENCH_SMP vCPUs; tables on the terminal,
+# JSON, CSV and charts in build/bench/ (docs/performance.md).
+BENCH_SMP ?= 1 2 4
+bench:
+	$(Q)sh scripts/need.sh bench
+	$(Q)$(MAKE) --no-print-directory CHECKED=0
+	$(Q)python3 tests/bench.py --iso build/free/kernel.iso --smp "$(BENCH_SMP)" --out build/bench \
+		--accel "$(ACCEL)"
 
 # The SMP tests once more on a big machine: every one of 32 vCPUs online.
 test-big: all
