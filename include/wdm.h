@@ -13,6 +13,7 @@
 #include "wdm/irql.h"
 #include "wdm/processor.h"
 #include "wdm/time.h"
+#include "wdm/spinlock.h"
 
 /* Bug checks (kernel/bugcheck.c).  Print the STOP screen and stop every CPU. */
 DECLSPEC_NORETURN NTKERNELAPI VOID NTAPI KeBugCheckEx(

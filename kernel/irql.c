@@ -18,6 +18,7 @@
  */
 #define KI_DEFINE_IRQL_EXPORTS
 #include "wdm.h"
+#include "kernel/spinlock_check.h"
 
 #define CALLER ((ULONG_PTR)__builtin_return_address(0))
 
@@ -57,6 +58,7 @@ VOID NTAPI KeLowerIrql(KIRQL NewIrql)
         KIRQL current = (KIRQL)__readcr8();
         if (NewIrql > current || NewIrql > HIGH_LEVEL)
             KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, NewIrql, current, 0, CALLER);
+        KiCheckIrqlLowering(NewIrql, CALLER);  /* spin locks held, stale raise: 0x0F, 0xC8 */
     }
     /* Interrupts of the classes now unmasked that were pending in the IRR
      * are delivered right after this instruction (IF = 1). */

@@ -10,6 +10,7 @@
 #define KERNEL_PCR_H
 
 #include "ntdef.h"
+#include "kernel/spinlock_check.h"     /* KSPIN_LOCK_QUEUE, KI_SPIN_LOCK_TRACE */
 
 #define MAXIMUM_PROCESSORS 64
 
@@ -26,6 +27,14 @@ typedef struct _KPRCB {
     /* Work for this CPU's idle loop, at PASSIVE_LEVEL (kernel/smp.c). */
     VOID (*volatile IdleRoutine)(PVOID Context);
     PVOID IdleContext;
+
+    /* Spin locks (kernel/queuedlock.c, kernel/spinlock.c, kernel/spinlock_check.h).
+     * LockQueue: this CPU's queue entry for each numbered queued lock, each
+     * pointing at its global lock word (KiInitializeLockQueues); used only
+     * by this CPU, at DISPATCH_LEVEL or above.  SpinLockTrace: the locks
+     * this CPU holds (checked build only; the free build never touches it). */
+    KSPIN_LOCK_QUEUE LockQueue[LockQueueMaximumLock];
+    KI_SPIN_LOCK_TRACE SpinLockTrace;
 } KPRCB, *PKPRCB;
 
 typedef struct _KPCR {

@@ -1,0 +1,211 @@
+/*
+ * rwlock.S - reader/writer spin lock (EX_SPIN_LOCK) fast paths, free build.
+ * The checked build has checking C versions instead (kernel/rwlock.c).
+ *
+ * Contract with C:
+ *   ABI      System V AMD64.
+ *   in       %rdi = PEX_SPIN_LOCK; %sil = KIRQL OldIrql (releases).
+ *   out      %al = old KIRQL (raising acquires); %eax = LOGICAL (try, convert).
+ *   clobbers %rax, %rcx, %rsi, %r8, flags.  Leaf routines: no stack use;
+ *            interrupts (RFLAGS.IF) left as found; CR8 = IRQL.
+ *   memory   EX_SPIN_LOCK: 4 bytes at (%rdi).  Bit 31 (W) = a writer holds
+ *            the lock, or has claimed it and waits for the readers inside to
+ *            leave; bits 0..30 (R) = readers inside.  0 = free.
+ *
+ * Transitions (W,R):
+ *   shared acquire     (0,n) -> (0,n+1)   lock cmpxchg; while W = 1, spin on
+ *                                          plain reads: a waiting writer
+ *                                          stops new readers (writer preference)
+ *   shared release     (w,n) -> (w,n-1)   lock dec
+ *   exclusive acquire  (0,0) -> (1,0)     lock cmpxchg, uncontended
+ *                      (0,n) -> (1,n)     lock bts $31: claim, then wait for
+ *                                          R = 0 on plain reads
+ *   exclusive release  (1,0) -> (0,0)     mov $0: TSO keeps the section before it
+ *   convert            (0,1) -> (1,0)     lock cmpxchg: only the caller reads,
+ *                                          and no writer waits
+ */
+#define DISPATCH_LEVEL  2
+#define WRITER          0x80000000
+#define READERS         0x7FFFFFFF
+
+#if !DBG
+
+    .text
+
+/* Enter as a reader.  Clobbers %eax, %ecx. */
+.macro SHARED_ACQUIRE
+    mov     (%rdi), %eax
+.Ltry\@:
+    test    %eax, %eax
+    js      .Lwait\@                    /* W: a writer holds or waits, new readers wait */
+    lea     1(%rax), %ecx
+    lock cmpxchg %ecx, (%rdi)           /* R + 1 if the word is still %eax; else %eax = now */
+    jne     .Ltry\@
+    jmp     .Ldone\@
+.Lwait\@:
+    pause
+    mov     (%rdi), %eax                /* a plain read: the writer keeps its line */
+    jmp     .Ltry\@
+.Ldone\@:
+.endm
+
+/* Enter as the writer.  Clobbers %eax, %ecx. */
+.macro EXCLUSIVE_ACQUIRE
+    xor     %eax, %eax
+    mov     $WRITER, %ecx
+    lock cmpxchg %ecx, (%rdi)           /* free -> writer: the uncontended case */
+    je      .Ldone\@
+.Lclaim\@:
+    test    %eax, %eax
+    js      .Lwriter\@                  /* another writer holds or claimed it */
+    lock btsl $31, (%rdi)               /* claim W: from now on, new readers wait */
+    jc      .Lwriter\@                  /* another writer was faster */
+.Ldrain\@:
+    testl   $READERS, (%rdi)            /* the readers inside leave by themselves */
+    jz      .Ldone\@
+    pause
+    jmp     .Ldrain\@
+.Lwriter\@:
+    pause
+    mov     (%rdi), %eax
+    jmp     .Lclaim\@
+.Ldone\@:
+.endm
+
+/* Raise to DISPATCH_LEVEL, old IRQL in %r8. */
+.macro RAISE_TO_DPC
+    mov     %cr8, %r8
+    mov     $DISPATCH_LEVEL, %ecx
+    mov     %rcx, %cr8
+.endm
+
+/* KIRQL ExAcquireSpinLockShared(PEX_SPIN_LOCK) */
+    .globl  ExAcquireSpinLockShared
+    .type   ExAcquireSpinLockShared, @function
+    .p2align 4
+ExAcquireSpinLockShared:
+    RAISE_TO_DPC
+    SHARED_ACQUIRE
+    mov     %r8d, %eax
+    ret
+    .size   ExAcquireSpinLockShared, . - ExAcquireSpinLockShared
+
+/* VOID ExAcquireSpinLockSharedAtDpcLevel(PEX_SPIN_LOCK) */
+    .globl  ExAcquireSpinLockSharedAtDpcLevel
+    .type   ExAcquireSpinLockSharedAtDpcLevel, @function
+    .p2align 4
+ExAcquireSpinLockSharedAtDpcLevel:
+    SHARED_ACQUIRE
+    ret
+    .size   ExAcquireSpinLockSharedAtDpcLevel, . - ExAcquireSpinLockSharedAtDpcLevel
+
+/* VOID ExReleaseSpinLockShared(PEX_SPIN_LOCK, KIRQL OldIrql) */
+    .globl  ExReleaseSpinLockShared
+    .type   ExReleaseSpinLockShared, @function
+    .p2align 4
+ExReleaseSpinLockShared:
+    lock decl (%rdi)                    /* R - 1: locked, readers leave concurrently */
+    movzbl  %sil, %esi
+    mov     %rsi, %cr8
+    ret
+    .size   ExReleaseSpinLockShared, . - ExReleaseSpinLockShared
+
+/* VOID ExReleaseSpinLockSharedFromDpcLevel(PEX_SPIN_LOCK) */
+    .globl  ExReleaseSpinLockSharedFromDpcLevel
+    .type   ExReleaseSpinLockSharedFromDpcLevel, @function
+    .p2align 4
+ExReleaseSpinLockSharedFromDpcLevel:
+    lock decl (%rdi)
+    ret
+    .size   ExReleaseSpinLockSharedFromDpcLevel, . - ExReleaseSpinLockSharedFromDpcLevel
+
+/* KIRQL ExAcquireSpinLockExclusive(PEX_SPIN_LOCK) */
+    .globl  ExAcquireSpinLockExclusive
+    .type   ExAcquireSpinLockExclusive, @function
+    .p2align 4
+ExAcquireSpinLockExclusive:
+    RAISE_TO_DPC
+    EXCLUSIVE_ACQUIRE
+    mov     %r8d, %eax
+    ret
+    .size   ExAcquireSpinLockExclusive, . - ExAcquireSpinLockExclusive
+
+/* VOID ExAcquireSpinLockExclusiveAtDpcLevel(PEX_SPIN_LOCK) */
+    .globl  ExAcquireSpinLockExclusiveAtDpcLevel
+    .type   ExAcquireSpinLockExclusiveAtDpcLevel, @function
+    .p2align 4
+ExAcquireSpinLockExclusiveAtDpcLevel:
+    EXCLUSIVE_ACQUIRE
+    ret
+    .size   ExAcquireSpinLockExclusiveAtDpcLevel, . - ExAcquireSpinLockExclusiveAtDpcLevel
+
+/* VOID ExReleaseSpinLockExclusive(PEX_SPIN_LOCK, KIRQL OldIrql) */
+    .globl  ExReleaseSpinLockExclusive
+    .type   ExReleaseSpinLockExclusive, @function
+    .p2align 4
+ExReleaseSpinLockExclusive:
+    movl    $0, (%rdi)                  /* (1,0) -> (0,0): only the writer writes now */
+    movzbl  %sil, %esi
+    mov     %rsi, %cr8
+    ret
+    .size   ExReleaseSpinLockExclusive, . - ExReleaseSpinLockExclusive
+
+/* VOID ExReleaseSpinLockExclusiveFromDpcLevel(PEX_SPIN_LOCK) */
+    .globl  ExReleaseSpinLockExclusiveFromDpcLevel
+    .type   ExReleaseSpinLockExclusiveFromDpcLevel, @function
+    .p2align 4
+ExReleaseSpinLockExclusiveFromDpcLevel:
+    movl    $0, (%rdi)
+    ret
+    .size   ExReleaseSpinLockExclusiveFromDpcLevel, . - ExReleaseSpinLockExclusiveFromDpcLevel
+
+/* LOGICAL ExTryConvertSharedSpinLockExclusive(PEX_SPIN_LOCK) */
+    .globl  ExTryConvertSharedSpinLockExclusive
+    .type   ExTryConvertSharedSpinLockExclusive, @function
+    .p2align 4
+ExTryConvertSharedSpinLockExclusive:
+    mov     $1, %eax
+    cmpl    %eax, (%rdi)                /* another reader, or a waiting writer: no */
+    jne     1f
+    mov     $WRITER, %ecx
+    lock cmpxchg %ecx, (%rdi)           /* (0,1) -> (1,0) */
+    jne     1f
+    mov     $1, %eax
+    ret
+1:  xor     %eax, %eax
+    ret
+    .size   ExTryConvertSharedSpinLockExclusive, . - ExTryConvertSharedSpinLockExclusive
+
+/* LOGICAL ExTryAcquireSpinLockSharedAtDpcLevel(PEX_SPIN_LOCK): FALSE only if
+ * a writer holds or waits (not because another reader raced us). */
+    .globl  ExTryAcquireSpinLockSharedAtDpcLevel
+    .type   ExTryAcquireSpinLockSharedAtDpcLevel, @function
+    .p2align 4
+ExTryAcquireSpinLockSharedAtDpcLevel:
+    mov     (%rdi), %eax
+1:  test    %eax, %eax
+    js      2f
+    lea     1(%rax), %ecx
+    lock cmpxchg %ecx, (%rdi)
+    jne     1b
+    mov     $1, %eax
+    ret
+2:  xor     %eax, %eax
+    ret
+    .size   ExTryAcquireSpinLockSharedAtDpcLevel, . - ExTryAcquireSpinLockSharedAtDpcLevel
+
+/* LOGICAL ExTryAcquireSpinLockExclusiveAtDpcLevel(PEX_SPIN_LOCK) */
+    .globl  ExTryAcquireSpinLockExclusiveAtDpcLevel
+    .type   ExTryAcquireSpinLockExclusiveAtDpcLevel, @function
+    .p2align 4
+ExTryAcquireSpinLockExclusiveAtDpcLevel:
+    xor     %eax, %eax
+    cmpl    $0, (%rdi)                  /* busy: fail on a plain read */
+    jne     1f
+    mov     $WRITER, %ecx
+    lock cmpxchg %ecx, (%rdi)           /* (0,0) -> (1,0) */
+    sete    %al
+1:  ret
+    .size   ExTryAcquireSpinLockExclusiveAtDpcLevel, . - ExTryAcquireSpinLockExclusiveAtDpcLevel
+
+#endif /* !DBG */

@@ -1,0 +1,151 @@
+/*
+ * spinlock.S - executive spin lock fast paths, free build (the checked build
+ * replaces every routine here with a checking C version, kernel/spinlock.c).
+ *
+ * Contract with C:
+ *   ABI      System V AMD64 (NTAPI and FASTCALL are this one ABI here).
+ *   in       %rdi = PKSPIN_LOCK; %sil = KIRQL NewIrql / OldIrql (releases).
+ *   out      %al = old KIRQL (raising acquires) or BOOLEAN (try).
+ *   clobbers %rax, %rcx, %rsi, flags.  Leaf routines: no stack use beyond
+ *            the return address; interrupts (RFLAGS.IF) left as found.
+ *   memory   KSPIN_LOCK: 8 bytes at (%rdi), 0 = free, 1 = held.
+ *   IRQL     CR8 = IRQL (wdm/irql.h); DISPATCH_LEVEL 2, SYNCH_LEVEL 12.
+ *
+ * Acquire is test-and-test-and-set: one `lock bts`; if the lock was taken,
+ * spin on plain reads with `pause` (the line stays shared in every waiter's
+ * cache until the holder's release store invalidates it) and only then try
+ * the locked instruction again.  Release is a plain store: x86-64 is TSO
+ * (SDM Vol. 3A 8.2.2), so no load or store of the critical section can pass
+ * it, and a call boundary already stops the compiler.
+ */
+#define DISPATCH_LEVEL  2
+#define SYNCH_LEVEL     12
+
+#if !DBG
+
+    .text
+
+/* Spin until the lock word at (%rdi) reads 0, then retry at label \retry. */
+.macro WAIT_UNTIL_FREE retry
+.Lspin\@:
+    pause                           /* spin-wait hint: no memory-order machine clear on exit */
+    cmpq    $0, (%rdi)              /* a plain read: no bus lock, no line stolen */
+    jne     .Lspin\@
+    jmp     \retry
+.endm
+
+/* KIRQL KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock)   (KeAcquireSpinLock) */
+    .globl  KeAcquireSpinLockRaiseToDpc
+    .type   KeAcquireSpinLockRaiseToDpc, @function
+    .p2align 4
+KeAcquireSpinLockRaiseToDpc:
+    mov     %cr8, %rax              /* the old IRQL: our return value */
+    mov     $DISPATCH_LEVEL, %ecx
+    mov     %rcx, %cr8              /* raise first: no DPC can now run here and spin on it */
+1:  lock btsq $0, (%rdi)            /* CF = the old bit 0: the one locked instruction */
+    jc      2f
+    ret
+2:  WAIT_UNTIL_FREE 1b
+    .size   KeAcquireSpinLockRaiseToDpc, . - KeAcquireSpinLockRaiseToDpc
+
+/* KIRQL KeAcquireSpinLockRaiseToSynch(PKSPIN_LOCK SpinLock) */
+    .globl  KeAcquireSpinLockRaiseToSynch
+    .type   KeAcquireSpinLockRaiseToSynch, @function
+    .p2align 4
+KeAcquireSpinLockRaiseToSynch:
+    mov     %cr8, %rax
+    mov     $SYNCH_LEVEL, %ecx
+    mov     %rcx, %cr8
+1:  lock btsq $0, (%rdi)
+    jc      2f
+    ret
+2:  WAIT_UNTIL_FREE 1b
+    .size   KeAcquireSpinLockRaiseToSynch, . - KeAcquireSpinLockRaiseToSynch
+
+/* VOID KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql) */
+    .globl  KeReleaseSpinLock
+    .type   KeReleaseSpinLock, @function
+    .p2align 4
+KeReleaseSpinLock:
+    movq    $0, (%rdi)              /* release: the store TSO keeps after the critical section */
+    movzbl  %sil, %esi
+    mov     %rsi, %cr8              /* then lower: pending interrupts above NewIrql arrive now */
+    ret
+    .size   KeReleaseSpinLock, . - KeReleaseSpinLock
+
+/* VOID KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock), and its x64 twin
+ * KefAcquireSpinLockAtDpcLevel: one routine, two exported names. */
+    .globl  KeAcquireSpinLockAtDpcLevel
+    .type   KeAcquireSpinLockAtDpcLevel, @function
+    .globl  KefAcquireSpinLockAtDpcLevel
+    .type   KefAcquireSpinLockAtDpcLevel, @function
+    .p2align 4
+KeAcquireSpinLockAtDpcLevel:
+KefAcquireSpinLockAtDpcLevel:
+1:  lock btsq $0, (%rdi)
+    jc      2f
+    ret
+2:  WAIT_UNTIL_FREE 1b
+    .size   KeAcquireSpinLockAtDpcLevel, . - KeAcquireSpinLockAtDpcLevel
+    .size   KefAcquireSpinLockAtDpcLevel, . - KefAcquireSpinLockAtDpcLevel
+
+/* VOID KeReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock), and
+ * KefReleaseSpinLockFromDpcLevel. */
+    .globl  KeReleaseSpinLockFromDpcLevel
+    .type   KeReleaseSpinLockFromDpcLevel, @function
+    .globl  KefReleaseSpinLockFromDpcLevel
+    .type   KefReleaseSpinLockFromDpcLevel, @function
+    .p2align 4
+KeReleaseSpinLockFromDpcLevel:
+KefReleaseSpinLockFromDpcLevel:
+    movq    $0, (%rdi)
+    ret
+    .size   KeReleaseSpinLockFromDpcLevel, . - KeReleaseSpinLockFromDpcLevel
+    .size   KefReleaseSpinLockFromDpcLevel, . - KefReleaseSpinLockFromDpcLevel
+
+/* BOOLEAN KeTryToAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock) */
+    .globl  KeTryToAcquireSpinLockAtDpcLevel
+    .type   KeTryToAcquireSpinLockAtDpcLevel, @function
+    .p2align 4
+KeTryToAcquireSpinLockAtDpcLevel:
+    xor     %eax, %eax
+    cmpq    $0, (%rdi)              /* busy: FALSE on a plain read, the holder keeps its line */
+    jne     1f
+    lock btsq $0, (%rdi)
+    setnc   %al                     /* TRUE if bit 0 was clear: it is ours */
+1:  ret
+    .size   KeTryToAcquireSpinLockAtDpcLevel, . - KeTryToAcquireSpinLockAtDpcLevel
+
+/* KIRQL KeAcquireSpinLockForDpc(PKSPIN_LOCK SpinLock): a threaded DPC runs at
+ * PASSIVE_LEVEL (raise to DISPATCH_LEVEL) or at DISPATCH_LEVEL (no change);
+ * returns the entry IRQL either way. */
+    .globl  KeAcquireSpinLockForDpc
+    .type   KeAcquireSpinLockForDpc, @function
+    .p2align 4
+KeAcquireSpinLockForDpc:
+    mov     %cr8, %rax
+    cmp     $DISPATCH_LEVEL, %eax
+    jae     1f
+    mov     $DISPATCH_LEVEL, %ecx
+    mov     %rcx, %cr8
+1:  lock btsq $0, (%rdi)
+    jc      2f
+    ret
+2:  WAIT_UNTIL_FREE 1b
+    .size   KeAcquireSpinLockForDpc, . - KeAcquireSpinLockForDpc
+
+/* VOID KeReleaseSpinLockForDpc(PKSPIN_LOCK SpinLock, KIRQL OldIrql):
+ * lowers only if the acquire raised. */
+    .globl  KeReleaseSpinLockForDpc
+    .type   KeReleaseSpinLockForDpc, @function
+    .p2align 4
+KeReleaseSpinLockForDpc:
+    movq    $0, (%rdi)
+    movzbl  %sil, %esi
+    cmp     $DISPATCH_LEVEL, %esi
+    jae     1f
+    mov     %rsi, %cr8
+1:  ret
+    .size   KeReleaseSpinLockForDpc, . - KeReleaseSpinLockForDpc
+
+#endif /* !DBG */
