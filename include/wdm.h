@@ -14,6 +14,7 @@
 #include "wdm/processor.h"
 #include "wdm/time.h"
 #include "wdm/spinlock.h"
+#include "wdm/interrupt.h"
 
 /* Bug checks (kernel/bugcheck.c).  Print the STOP screen and stop every CPU. */
 DECLSPEC_NORETURN NTKERNELAPI VOID NTAPI KeBugCheckEx(

@@ -15,6 +15,7 @@
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/calibrate.h"
+#include "arch/x86_64/ioapic.h"
 #include "kernel/acpi.h"
 #include "kernel/boot_info.h"
 #include "kernel/clock.h"
@@ -23,6 +24,7 @@
 #include "kernel/fwcfg.h"
 #include "kernel/options.h"
 #include "kernel/pcr.h"
+#include "kernel/serial_input.h"
 #include "kernel/smp.h"
 #include "printf.h"
 
@@ -96,6 +98,7 @@ void KiSystemStartup(ULONG Magic, ULONG_PTR BootInfo)
     KiStartClock();
     sti();                              /* from here on, CR8 alone masks */
     KiInitializeAcpi();
+    KiInitializeIoApics();              /* every input masked until an ISR connects */
     KiStartApplicationProcessors();
     print_processors(rdtsc() - start);
 
@@ -103,5 +106,6 @@ void KiSystemStartup(ULONG Magic, ULONG_PTR BootInfo)
         KiRunTests(KiTestPattern);
     if (KiBenchmarksRequested())
         KiRunBenchmarks();
+    KiStartSerialEcho();                /* `make run`: COM1 input echoes */
     idle();
 }

@@ -1,0 +1,318 @@
+/*
+ * serial_input.c - COM1's receive interrupt: a small driver, written the way
+ * a WDM driver would be, for the kernel's first real device interrupt.
+ *
+ * The path of a typed character: the 16550 UART puts it in its receive
+ * FIFO and, with "received data available" enabled (IER bit 0), raises its
+ * interrupt line, ISA IRQ 4 -> the I/O APIC input the MADT says (GSI 4 on
+ * PCs: no override) -> a fixed, edge-triggered message with vector 0x98 to
+ * one local APIC -> the common interrupt path at DIRQL 9 ->
+ * KiInterruptDispatch -> serial_isr at SynchronizeIrql holding the
+ * interrupt spin lock.  The ISR reads the interrupt identification register
+ * (IIR) until it says "none pending", draining the FIFO into a ring on the
+ * way: with an edge-triggered input, the line must go low before the next
+ * byte can make a new edge, so the ISR may not stop early.  Readers take
+ * bytes out with KeSynchronizeExecution, the WDK's way to share data with
+ * an ISR.
+ *
+ * 16550 registers (PC16550D datasheet; OSDev "Serial Ports"): IER +1, IIR
+ * +2 (bit 0 = 1: no interrupt pending; bits 3:1 the source), MCR +4 (bit 4
+ * loopback), LSR +5 (bit 0 data ready, bit 5 THR empty, bit 6 transmitter
+ * empty).  kernel/console.c owns the transmitter and sets up the line; this
+ * file only adds the receive side.
+ */
+#include "wdm.h"
+#include "kernel/console.h"
+#include "kernel/iointerrupt.h"
+#include "kernel/pcr.h"
+#include "kernel/serial_input.h"
+#include "arch/x86_64/cpu.h"
+
+#define COM1                0x3F8
+#define UART_DATA           0
+#define UART_IER            1
+#define   IER_RX_AVAILABLE    0x01
+#define UART_IIR            2
+#define   IIR_NONE_PENDING    0x01
+#define   IIR_SOURCE_MASK     0x0E
+#define   IIR_MODEM_STATUS    0x00
+#define   IIR_THR_EMPTY       0x02
+#define   IIR_RX_AVAILABLE    0x04
+#define   IIR_LINE_STATUS     0x06
+#define   IIR_RX_TIMEOUT      0x0C    /* bytes below the FIFO trigger level, idle for 4 chars */
+#define UART_MCR            4
+#define   MCR_LOOPBACK        0x10
+#define UART_LSR            5
+#define   LSR_DATA_READY      0x01
+#define   LSR_THR_EMPTY       0x20
+#define   LSR_TX_EMPTY        0x40    /* holding and shift registers both empty */
+#define UART_MSR            6
+
+#define ISR_MAX_ROUNDS      64        /* a UART that never says "none pending" */
+#define TX_WAIT_POLLS       1000000
+
+/* The driver's state.  The ring and the counts are shared with the ISR:
+ * touched only at SynchronizeIrql holding Interrupt's lock (in the ISR, or
+ * through KeSynchronizeExecution).  Interrupt, Vector, Gsi, Processor are
+ * set while stopped, at PASSIVE_LEVEL. */
+static struct {
+    PKINTERRUPT Interrupt;
+    ULONG Vector;
+    KIRQL Irql;
+    ULONG Gsi;
+    ULONG Processor;
+    volatile BOOLEAN Echo;
+    UCHAR Ring[KI_SERIAL_RING_SIZE];
+    ULONG Head, Tail;           /* free-running: Tail - Head bytes buffered */
+    ULONG Interrupts, Received, Dropped;
+    ULONG LastProcessor;
+    KIRQL LastIrql;
+    KSPIN_LOCK LastLockWord;
+} KiSerial;
+
+static void echo(const UCHAR *bytes, ULONG n)
+{
+    char out[3 * 16 + 1];
+    ULONG k = 0;
+
+    for (ULONG i = 0; i < n; i++) {
+        UCHAR c = bytes[i];
+        if (c == '\r' || c == '\n')
+            out[k++] = '\n';                /* the console adds the '\r' */
+        else if (c == 0x7F || c == '\b') {
+            out[k++] = '\b';                /* rub it out */
+            out[k++] = ' ';
+            out[k++] = '\b';
+        } else if (c >= 0x20 && c < 0x7F)
+            out[k++] = (char)c;
+    }
+    out[k] = '\0';
+    if (k)
+        kprintf("%s", out);
+}
+
+/* KSERVICE_ROUTINE, at SynchronizeIrql holding the interrupt spin lock. */
+static BOOLEAN serial_isr(PKINTERRUPT Interrupt, PVOID ServiceContext)
+{
+    UCHAR fresh[16];
+    ULONG nfresh = 0;
+    BOOLEAN ours = FALSE;
+
+    UNREFERENCED_PARAMETER(ServiceContext);
+    for (ULONG round = 0; round < ISR_MAX_ROUNDS; round++) {
+        UCHAR iir = inb(COM1 + UART_IIR);
+        if (iir & IIR_NONE_PENDING)
+            break;                          /* the line is low again */
+        ours = TRUE;
+        switch (iir & IIR_SOURCE_MASK) {
+        case IIR_RX_AVAILABLE:
+        case IIR_RX_TIMEOUT:
+            while (inb(COM1 + UART_LSR) & LSR_DATA_READY) {
+                UCHAR c = inb(COM1 + UART_DATA);
+                if (KiSerial.Tail - KiSerial.Head < KI_SERIAL_RING_SIZE) {
+                    KiSerial.Ring[KiSerial.Tail++ % KI_SERIAL_RING_SIZE] = c;
+                    KiSerial.Received++;
+                } else {
+                    KiSerial.Dropped++;
+                }
+                if (nfresh < sizeof(fresh))
+                    fresh[nfresh++] = c;
+            }
+            break;
+        case IIR_LINE_STATUS:
+            (void)inb(COM1 + UART_LSR);     /* reading LSR clears it */
+            break;
+        case IIR_MODEM_STATUS:
+            (void)inb(COM1 + UART_MSR);
+            break;
+        default:                            /* THR empty: reading IIR cleared it */
+            break;
+        }
+    }
+    if (ours)
+        KiSerial.Interrupts++;
+    KiSerial.LastProcessor = KeGetCurrentProcessorNumber();
+    KiSerial.LastIrql = KeGetCurrentIrql();
+    KiSerial.LastLockWord = *(volatile KSPIN_LOCK *)Interrupt->ActualLock;
+    /* A real driver would queue a DPC for this; the echo of what a person
+     * types is a few bytes, and the console lock is taken with interrupts
+     * off, so it is safe here. */
+    if (KiSerial.Echo)
+        echo(fresh, nfresh);
+    return ours;
+}
+
+/* Drop whatever the receiver holds (leftovers from before we listened). */
+static void drain_receiver(void)
+{
+    for (ULONG i = 0; i < 64 && (inb(COM1 + UART_LSR) & LSR_DATA_READY); i++)
+        (void)inb(COM1 + UART_DATA);
+}
+
+NTSTATUS KiStartSerialInput(ULONG Processor, BOOLEAN Echo)
+{
+    KIRQL irql;
+    KAFFINITY affinity;
+    KINTERRUPT_MODE mode;
+
+    if (KiSerial.Interrupt) {
+        KiSerial.Echo = Echo;
+        return STATUS_SUCCESS;
+    }
+    ULONG vector = KiGetIsaInterruptVector(KI_SERIAL_ISA_IRQ, &irql, &affinity, &mode);
+    if (!vector)
+        return STATUS_UNSUCCESSFUL;
+    if (Processor >= MAXIMUM_PROCESSORS || !(affinity & ((KAFFINITY)1 << Processor)))
+        return STATUS_INVALID_PARAMETER;
+
+    KiSerial.Vector = vector;
+    KiSerial.Irql = irql;
+    KiGetVectorGsi(vector, &KiSerial.Gsi);
+    KiSerial.Processor = Processor;
+    KiSerial.Echo = Echo;
+    KiSerial.Head = KiSerial.Tail = 0;
+    KiSerial.Interrupts = KiSerial.Received = KiSerial.Dropped = 0;
+    KiSerial.LastProcessor = ~0u;
+    KiSerial.LastIrql = 0;
+    KiSerial.LastLockWord = 0;
+
+    /* The line must be low when the input is unmasked: an edge input
+     * raised before that would never be seen again. */
+    outb(COM1 + UART_IER, 0);
+    drain_receiver();
+    (void)inb(COM1 + UART_IIR);
+
+    PKINTERRUPT interrupt;
+    NTSTATUS status = IoConnectInterrupt(&interrupt, serial_isr, NULL, NULL, vector, irql, irql,
+                                         mode, FALSE, (KAFFINITY)1 << Processor, FALSE);
+    if (!NT_SUCCESS(status))
+        return status;
+    KiSerial.Interrupt = interrupt;
+    outb(COM1 + UART_IER, IER_RX_AVAILABLE);
+    return STATUS_SUCCESS;
+}
+
+VOID KiStopSerialInput(VOID)
+{
+    if (!KiSerial.Interrupt)
+        return;
+    outb(COM1 + UART_IER, 0);               /* the UART stops asking first */
+    IoDisconnectInterrupt(KiSerial.Interrupt);
+    KiSerial.Interrupt = NULL;
+}
+
+struct read_request {
+    PUCHAR Buffer;
+    ULONG Size;
+    ULONG Done;
+};
+
+/* KSYNCHRONIZE_ROUTINE: with the ISR kept out. */
+static BOOLEAN take_from_ring(PVOID Context)
+{
+    struct read_request *r = Context;
+
+    while (r->Done < r->Size && KiSerial.Head != KiSerial.Tail)
+        r->Buffer[r->Done++] = KiSerial.Ring[KiSerial.Head++ % KI_SERIAL_RING_SIZE];
+    return TRUE;
+}
+
+ULONG KiReadSerialInput(PUCHAR Buffer, ULONG Size)
+{
+    struct read_request r = { Buffer, Size, 0 };
+
+    if (KiSerial.Interrupt)
+        KeSynchronizeExecution(KiSerial.Interrupt, take_from_ring, &r);
+    return r.Done;
+}
+
+static BOOLEAN snapshot(PVOID Context)
+{
+    KI_SERIAL_INPUT_STATS *s = Context;
+
+    s->Interrupts = KiSerial.Interrupts;
+    s->Received = KiSerial.Received;
+    s->Dropped = KiSerial.Dropped;
+    s->Buffered = KiSerial.Tail - KiSerial.Head;
+    s->LastProcessor = KiSerial.LastProcessor;
+    s->LastIrql = KiSerial.LastIrql;
+    s->LastLockWord = KiSerial.LastLockWord;
+    return TRUE;
+}
+
+VOID KiGetSerialInputStats(KI_SERIAL_INPUT_STATS *Stats)
+{
+    Stats->Interrupt = KiSerial.Interrupt;
+    Stats->Vector = KiSerial.Vector;
+    Stats->Irql = KiSerial.Irql;
+    Stats->Gsi = KiSerial.Gsi;
+    Stats->Processor = KiSerial.Processor;
+    if (KiSerial.Interrupt)
+        KeSynchronizeExecution(KiSerial.Interrupt, snapshot, Stats);
+    else
+        snapshot(Stats);
+}
+
+static BOOLEAN wait_uart(UCHAR LsrBits)
+{
+    for (ULONG i = 0; i < TX_WAIT_POLLS; i++) {
+        if ((inb(COM1 + UART_LSR) & LsrBits) == LsrBits)
+            return TRUE;
+        cpu_relax();
+    }
+    return FALSE;
+}
+
+struct loopback {
+    const UCHAR *Bytes;
+    ULONG Count;
+    ULONG Sender;               /* the CPU that transmits; the rest wait */
+    ULONG Sent;
+    volatile LONG Done;
+};
+
+/* KIPI_BROADCAST_WORKER, on every CPU at IPI_LEVEL: nobody can print. */
+static ULONG_PTR loopback_worker(ULONG_PTR Context)
+{
+    struct loopback *l = (struct loopback *)Context;
+
+    if (KeGetCurrentProcessorNumber() != l->Sender) {
+        while (!__atomic_load_n(&l->Done, __ATOMIC_ACQUIRE))
+            cpu_relax();
+        return 0;
+    }
+    /* The console's last byte must be out before the loop closes, or it
+     * would come back as input. */
+    if (wait_uart(LSR_TX_EMPTY)) {
+        UCHAR mcr = inb(COM1 + UART_MCR);
+        outb(COM1 + UART_MCR, mcr | MCR_LOOPBACK);
+        for (ULONG i = 0; i < l->Count && wait_uart(LSR_THR_EMPTY); i++) {
+            outb(COM1 + UART_DATA, l->Bytes[i]);
+            l->Sent++;
+        }
+        wait_uart(LSR_TX_EMPTY);            /* all looped back: open the loop */
+        outb(COM1 + UART_MCR, mcr);
+    }
+    __atomic_store_n(&l->Done, 1, __ATOMIC_RELEASE);
+    return l->Sent;
+}
+
+ULONG KiSerialLoopback(const UCHAR *Bytes, ULONG Count)
+{
+    struct loopback l = { Bytes, Count, KeGetCurrentProcessorNumber(), 0, 0 };
+
+    /* No scheduler: this code stays on the CPU that read its number. */
+    return (ULONG)KeIpiGenericCall(loopback_worker, (ULONG_PTR)&l);
+}
+
+VOID KiStartSerialEcho(VOID)
+{
+    NTSTATUS status = KiStartSerialInput(0, TRUE);
+
+    if (NT_SUCCESS(status))
+        kprintf("serial: COM1 input on ISA IRQ %u -> GSI %u -> vector 0x%x (DIRQL %u): "
+                "what you type is echoed\n",
+                KI_SERIAL_ISA_IRQ, KiSerial.Gsi, KiSerial.Vector, KiSerial.Irql);
+    else
+        kprintf("serial: COM1 input not available (status 0x%x)\n", (ULONG)status);
+}
