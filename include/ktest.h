@@ -86,19 +86,23 @@ BOOLEAN ktest_failed(void);
                        expected_, actual_);                                           \
     } while (0)
 
-/* The ASSERT forms end the test at the first failure. */
+/* The ASSERT forms also end the test when their own check fails (and only
+ * then: an earlier EXPECT failure does not make them return). */
 #define KT_ASSERT_EQ(actual, expected)                                                \
     do {                                                                              \
-        KT_EXPECT_EQ(actual, expected);                                               \
-        if (ktest_failed())                                                           \
+        unsigned long long actual_a_ = (unsigned long long)(actual);                 \
+        if (actual_a_ != (unsigned long long)(expected)) {                            \
+            KT_EXPECT_EQ(actual_a_, expected);                                        \
             return;                                                                   \
+        }                                                                             \
     } while (0)
 
 #define KT_ASSERT_TRUE(cond)                                                          \
     do {                                                                              \
-        KT_EXPECT_TRUE(cond);                                                         \
-        if (ktest_failed())                                                           \
+        if (!(cond)) {                                                                \
+            KT_EXPECT_TRUE(cond);                                                     \
             return;                                                                   \
+        }                                                                             \
     } while (0)
 
 /* Run fn(context) on every online CPU at once, each at PASSIVE_LEVEL with

@@ -19,23 +19,6 @@
 
 #define WAIT_US 2000000                 /* generous: 8 vCPUs share 2 host cores */
 
-/* Return if this call failed; unlike KT_ASSERT_*, an earlier failure of the
- * test does not return here, so nothing connected is left behind. */
-#define KT_REQUIRE_SUCCESS(call)                                           \
-    do {                                                                   \
-        NTSTATUS status_ = (call);                                         \
-        if (status_ != STATUS_SUCCESS) {                                   \
-            KT_EXPECT_EQ(status_, STATUS_SUCCESS);                         \
-            return;                                                        \
-        }                                                                  \
-    } while (0)
-#define KT_REQUIRE(cond)                                                   \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            KT_EXPECT_TRUE(cond);                                          \
-            return;                                                        \
-        }                                                                  \
-    } while (0)
 
 /* Test vectors: low nibble 0xA, clear of the IRQL tests' 0x?C, the ISA
  * IRQs' 0x?8/0x?9 and the benchmarks' 0xCD. */
@@ -169,8 +152,9 @@ KTEST(interrupt_connect_rejects_bad_arguments)
     KT_EXPECT_EQ(KiGetInterruptObjectsInUse(), in_use);     /* nothing leaked */
 
     /* The same call with every argument right succeeds. */
-    KT_REQUIRE_SUCCESS(
-        IoConnectInterrupt(&out, dummy_isr, NULL, NULL, v, 5, 5, Latched, FALSE, all, FALSE));
+    KT_ASSERT_EQ(
+        IoConnectInterrupt(&out, dummy_isr, NULL, NULL, v, 5, 5, Latched, FALSE, all, FALSE),
+        STATUS_SUCCESS);
     IoDisconnectInterrupt(out);
 }
 
@@ -182,7 +166,7 @@ KTEST(interrupt_connect_fills_the_object)
     KAFFINITY all = KeQueryActiveProcessors();
     ULONG in_use = KiGetInterruptObjectsInUse();
 
-    KT_REQUIRE_SUCCESS(connect(&a, &r, NULL, KT_VECTOR(5), 7, LevelSensitive, TRUE, all));
+    KT_ASSERT_EQ(connect(&a, &r, NULL, KT_VECTOR(5), 7, LevelSensitive, TRUE, all), STATUS_SUCCESS);
     KT_EXPECT_NE(a, NULL);
     KT_EXPECT_EQ(a->Type, InterruptObject);
     KT_EXPECT_EQ(a->Type, 22);
@@ -242,8 +226,9 @@ KTEST(interrupt_isr_runs_once_at_synchronize_irql)
 
         memset((void *)&r, 0, sizeof(r));
         r.Claim = TRUE;
-        KT_REQUIRE_SUCCESS(
-            connect(&i, &r, NULL, vector, cases[c].Synchronize, Latched, FALSE, this_cpu()));
+        KT_ASSERT_EQ(
+            connect(&i, &r, NULL, vector, cases[c].Synchronize, Latched, FALSE, this_cpu()),
+            STATUS_SUCCESS);
         fire_self(vector);
         KT_EXPECT_TRUE(wait_calls(&r.Calls, 1));
         KeStallExecutionProcessor(1000);            /* a second call would show by now */
@@ -274,7 +259,7 @@ KTEST(interrupt_isr_runs_on_its_processor)
 
         memset((void *)&r, 0, sizeof(r));
         r.Claim = TRUE;
-        KT_REQUIRE_SUCCESS(connect(&i, &r, NULL, vector, 6, Latched, FALSE, (KAFFINITY)1 << n));
+        KT_ASSERT_EQ(connect(&i, &r, NULL, vector, 6, Latched, FALSE, (KAFFINITY)1 << n), STATUS_SUCCESS);
         KT_EXPECT_EQ(i->Number, n);
         fire_at(n, vector);
         KT_EXPECT_TRUE(wait_calls(&r.Calls, 1));
@@ -306,7 +291,7 @@ KTEST(interrupt_disconnect_stops_delivery)
 
     memset((void *)&r, 0, sizeof(r));
     r.Claim = TRUE;
-    KT_REQUIRE_SUCCESS(connect(&i, &r, NULL, vector, 8, Latched, FALSE, this_cpu()));
+    KT_ASSERT_EQ(connect(&i, &r, NULL, vector, 8, Latched, FALSE, this_cpu()), STATUS_SUCCESS);
     fire_self(vector);
     KT_EXPECT_TRUE(wait_calls(&r.Calls, 1));
 
@@ -323,7 +308,7 @@ KTEST(interrupt_disconnect_stops_delivery)
     KT_EXPECT_EQ(KiGetInterruptObjectsInUse(), in_use);
 
     /* The vector can be connected again. */
-    KT_REQUIRE_SUCCESS(connect(&i, &r, NULL, vector, 8, Latched, FALSE, this_cpu()));
+    KT_ASSERT_EQ(connect(&i, &r, NULL, vector, 8, Latched, FALSE, this_cpu()), STATUS_SUCCESS);
     fire_self(vector);
     KT_EXPECT_TRUE(wait_calls(&r.Calls, 2));
     IoDisconnectInterrupt(i);
@@ -339,7 +324,7 @@ KTEST(interrupt_shared_vector)
 
     memset((void *)&first, 0, sizeof(first));
     memset((void *)&second, 0, sizeof(second));
-    KT_REQUIRE_SUCCESS(connect(&a, &first, NULL, vector, 7, LevelSensitive, TRUE, this_cpu()));
+    KT_ASSERT_EQ(connect(&a, &first, NULL, vector, 7, LevelSensitive, TRUE, this_cpu()), STATUS_SUCCESS);
     if (!NT_SUCCESS(connect(&b, &second, NULL, vector, 7, LevelSensitive, TRUE, this_cpu()))) {
         ktest_fail(__FILE__, __LINE__, "a second sharer was refused");
         IoDisconnectInterrupt(a);
@@ -374,7 +359,7 @@ KTEST(interrupt_shared_vector)
     memset((void *)&first, 0, sizeof(first));
     memset((void *)&second, 0, sizeof(second));
     first.Claim = second.Claim = TRUE;
-    KT_REQUIRE_SUCCESS(connect(&a, &first, NULL, vector, 7, Latched, TRUE, this_cpu()));
+    KT_ASSERT_EQ(connect(&a, &first, NULL, vector, 7, Latched, TRUE, this_cpu()), STATUS_SUCCESS);
     if (!NT_SUCCESS(connect(&b, &second, NULL, vector, 8, Latched, TRUE, this_cpu()))) {
         ktest_fail(__FILE__, __LINE__, "a second Latched sharer was refused");
         IoDisconnectInterrupt(a);
@@ -389,7 +374,7 @@ KTEST(interrupt_shared_vector)
     IoDisconnectInterrupt(b);
 
     /* A vector held by a non-sharer takes nobody else. */
-    KT_REQUIRE_SUCCESS(connect(&a, &first, NULL, vector, 7, Latched, FALSE, this_cpu()));
+    KT_ASSERT_EQ(connect(&a, &first, NULL, vector, 7, Latched, FALSE, this_cpu()), STATUS_SUCCESS);
     KT_EXPECT_EQ(connect(&c, &second, NULL, vector, 7, Latched, TRUE, this_cpu()),
                  STATUS_INVALID_PARAMETER);
     IoDisconnectInterrupt(a);
@@ -526,7 +511,7 @@ KTEST(interrupt_ioapic_irq4_entry)
     expect_irq4_entry(0, TRUE);
     ULONG targets[2] = { 0, cpus - 1 };
     for (ULONG t = 0; t < (cpus > 1 ? 2u : 1u); t++) {
-        KT_REQUIRE_SUCCESS(KiStartSerialInput(targets[t], FALSE));
+        KT_ASSERT_EQ(KiStartSerialInput(targets[t], FALSE), STATUS_SUCCESS);
         expect_irq4_entry(targets[t], FALSE);
         KI_SERIAL_INPUT_STATS s;
         KiGetSerialInputStats(&s);
@@ -560,7 +545,7 @@ KTEST(interrupt_com1_loopback_receive)
         UCHAR got[sizeof(sent) + 4];
         KI_SERIAL_INPUT_STATS s;
 
-        KT_REQUIRE_SUCCESS(KiStartSerialInput(targets[t], FALSE));
+        KT_ASSERT_EQ(KiStartSerialInput(targets[t], FALSE), STATUS_SUCCESS);
         KT_EXPECT_EQ(KiSerialLoopback(sent, sizeof(sent)), sizeof(sent));
         for (ULONG waited = 0; waited < WAIT_US; waited += 100) {
             KiGetSerialInputStats(&s);

@@ -17,23 +17,6 @@
 
 #define WAIT_US 2000000
 
-/* Return if this call failed; unlike KT_ASSERT_*, an earlier failure of the
- * test does not return here, so nothing connected is left behind. */
-#define KT_REQUIRE_SUCCESS(call)                                           \
-    do {                                                                   \
-        NTSTATUS status_ = (call);                                         \
-        if (status_ != STATUS_SUCCESS) {                                   \
-            KT_EXPECT_EQ(status_, STATUS_SUCCESS);                         \
-            return;                                                        \
-        }                                                                  \
-    } while (0)
-#define KT_REQUIRE(cond)                                                   \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            KT_EXPECT_TRUE(cond);                                          \
-            return;                                                        \
-        }                                                                  \
-    } while (0)
 
 /* Low nibble 0xB: clear of every other user of device vectors (see
  * test_interrupts.c). */
@@ -106,7 +89,7 @@ KTEST(intspinlock_acquire_holds_off_the_isr)
     for (ULONG c = 0; c < ARRAYSIZE(cases); c++) {
         ULONG vector = KT_VECTOR(cases[c].Level);
         PKINTERRUPT i = connect_here(vector, cases[c].Synchronize, NULL);
-        KT_REQUIRE(i != NULL);
+        KT_ASSERT_TRUE(i != NULL);
 
         KIRQL entry = KfRaiseIrql(cases[c].From);
         KIRQL old = KeAcquireInterruptSpinLock(i);
@@ -173,7 +156,7 @@ KTEST(intspinlock_synchronize_execution)
 
     for (ULONG with_lock = 0; with_lock < 2; with_lock++) {
         PKINTERRUPT i = connect_here(vector, 6, with_lock ? &caller_lock : NULL);
-        KT_REQUIRE(i != NULL);
+        KT_ASSERT_TRUE(i != NULL);
         for (ULONG f = 0; f < ARRAYSIZE(from); f++)
             for (ULONG v = 0; v < ARRAYSIZE(values); v++) {
                 struct sync_probe p = { .Lock = i->ActualLock, .Return = values[v] };
@@ -199,7 +182,7 @@ KTEST(intspinlock_isr_waits_for_synch_crit_section)
 {
     ULONG vector = KT_VECTOR(8);
     PKINTERRUPT i = connect_here(vector, 8, NULL);
-    KT_REQUIRE(i != NULL);
+    KT_ASSERT_TRUE(i != NULL);
     struct sync_probe p = { .Lock = i->ActualLock, .Return = TRUE, .Vector = vector };
 
     KT_EXPECT_EQ(KeSynchronizeExecution(i, probe_routine, &p), TRUE);
@@ -225,8 +208,9 @@ KTEST(intspinlock_isr_on_another_cpu_waits_for_the_lock)
         return;
     }
     KtIsrCalls = 0;
-    KT_REQUIRE_SUCCESS(IoConnectInterrupt(&i, counting_isr, NULL, NULL, vector, 9, 9, Latched,
-                                          FALSE, (KAFFINITY)1 << target, FALSE));
+    KT_ASSERT_EQ(IoConnectInterrupt(&i, counting_isr, NULL, NULL, vector, 9, 9, Latched, FALSE,
+                                    (KAFFINITY)1 << target, FALSE),
+                 STATUS_SUCCESS);
     KIRQL old = KeAcquireInterruptSpinLock(i);
     KiApicSendIpi(KiProcessorBlock[target].Prcb.ApicId, ICR_FIXED | ICR_ASSERT | vector);
     KeStallExecutionProcessor(20000);           /* it has arrived there and is spinning */
@@ -324,9 +308,9 @@ KTEST(intspinlock_isr_and_synch_crit_sections_never_overlap)
     KtStress.Target = cpus - 1;
     KtStress.Vector = KT_VECTOR(6);
     target_mask = (KAFFINITY)1 << KtStress.Target;
-    KT_REQUIRE_SUCCESS(IoConnectInterrupt(&KtStress.Interrupt, stress_isr, NULL, NULL,
-                                          KtStress.Vector, 6, 7, Latched, FALSE, target_mask,
-                                          FALSE));
+    KT_ASSERT_EQ(IoConnectInterrupt(&KtStress.Interrupt, stress_isr, NULL, NULL, KtStress.Vector,
+                                    6, 7, Latched, FALSE, target_mask, FALSE),
+                 STATUS_SUCCESS);
 
     ktest_run_on_all_cpus(stress_worker, NULL);
     /* The last IPIs may still be pending on the target: let them land. */
