@@ -15,6 +15,7 @@
 #include "wdm/time.h"
 #include "wdm/spinlock.h"
 #include "wdm/interrupt.h"
+#include "wdm/dpc.h"
 
 /* Bug checks (kernel/bugcheck.c).  Print the STOP screen and stop every CPU. */
 DECLSPEC_NORETURN NTKERNELAPI VOID NTAPI KeBugCheckEx(

@@ -10,6 +10,7 @@
  */
 #include "wdm.h"
 #include "kernel/clock.h"
+#include "kernel/dpc.h"
 #include "kernel/interrupt.h"
 #include "kernel/options.h"
 #include "kernel/pcr.h"
@@ -52,6 +53,7 @@ static VOID clock_interrupt(PKTRAP_FRAME f, PVOID context)
         KiTickCount++;
         KiInterruptTime += (ULONG64)KiClockMicroseconds * 10;
     }
+    KiDpcClockTick(f);                  /* DPC thresholds and watchdog (kernel/dpc_queue.c) */
 }
 
 void KiStartClock(void)

@@ -19,6 +19,7 @@
 #include "kernel/acpi.h"
 #include "kernel/boot_info.h"
 #include "kernel/clock.h"
+#include "kernel/dpc.h"
 #include "kernel/ipi.h"
 #include "kernel/console.h"
 #include "kernel/fwcfg.h"
@@ -95,6 +96,7 @@ void KiSystemStartup(ULONG Magic, ULONG_PTR BootInfo)
             (unsigned long long)(KiApicTimerFrequency / 1000), KiApicIsX2Apic() ? "x2APIC" : "xAPIC",
             KiClockPeriodMicroseconds());
     KiInitializeIpi();
+    KiInitializeDpcProcessor();
     KiStartClock();
     sti();                              /* from here on, CR8 alone masks */
     KiInitializeAcpi();

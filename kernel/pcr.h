@@ -35,6 +35,27 @@ typedef struct _KPRCB {
      * this CPU holds (checked build only; the free build never touches it). */
     KSPIN_LOCK_QUEUE LockQueue[LockQueueMaximumLock];
     KI_SPIN_LOCK_TRACE SpinLockTrace;
+
+    /* DPCs (kernel/dpc_queue.c, kernel/dpc_watchdog.c, docs/dpc.md).  DpcData
+     * is this CPU's queue; its DpcLock, taken with interrupts off, guards
+     * the list, the depth and the clearing of the two flags below.  The
+     * thresholds and counts after them belong to this CPU's clock tick. */
+    struct _KDPC_DATA {
+        LIST_ENTRY DpcListHead;
+        volatile LONG DpcLock;
+        volatile ULONG DpcQueueDepth;
+        volatile ULONG DpcCount;        /* DPCs ever queued here */
+    } DpcData;
+    volatile UCHAR DpcRoutineActive;    /* the drain loop is running */
+    volatile UCHAR DpcInterruptRequested; /* a 0x2F is on its way here */
+    ULONG MaximumDpcQueueDepth;
+    ULONG MinimumDpcRate;
+    ULONG DpcRequestRate;
+    ULONG DpcLastCount;
+    ULONG AdjustDpcThreshold;           /* ticks until MaximumDpcQueueDepth grows */
+    volatile ULONG DpcTimeCount;        /* ticks the running DPC has taken */
+    volatile ULONG DpcWatchdogCount;    /* ticks in a row at >= DISPATCH_LEVEL */
+    PVOID DpcStack;                     /* top of this CPU's DPC stack */
 } KPRCB, *PKPRCB;
 
 typedef struct _KPCR {

@@ -17,6 +17,7 @@
 #include "kernel/bugcheck.h"
 #include "kernel/clock.h"
 #include "kernel/console.h"
+#include "kernel/dpc.h"
 #include "kernel/ipi.h"
 #include "kernel/pcr.h"
 #include "kernel/trampoline.h"
@@ -88,6 +89,7 @@ static DECLSPEC_NORETURN void KiStartProcessor(ULONG Number)
     KiInitializeGdt(Number);
     KiLoadIdt();
     KiInitializeLocalApic(FALSE);
+    KiInitializeDpcProcessor();
     KiStartClock();
     __atomic_fetch_or(&KiActiveProcessorMask, (KAFFINITY)1 << Number, __ATOMIC_RELEASE);
     __atomic_fetch_add(&KiActiveProcessorTotal, 1, __ATOMIC_RELEASE);
