@@ -9,6 +9,7 @@
 #include "ktest.h"
 #include "kernel/pcr.h"
 #include "kernel/spinlock_check.h"
+#include "arch/x86_64/calibrate.h"
 #include "arch/x86_64/cpu.h"
 
 /* The value of an executive lock this CPU holds: 1 (free build), or this
@@ -41,14 +42,20 @@ static inline void kt_ensure_lock_queues(void)
         KiInitializeLockQueues(prcb);
 }
 
-/* Spin (at any IRQL) until *flag reaches value, or give up after ~2 s of
- * TSC: cross-CPU tests fail instead of hanging. */
+/* TSC ticks in ms milliseconds (a guess before calibration). */
+static inline ULONG64 kt_ticks(ULONG ms)
+{
+    return (KiTscFrequency ? KiTscFrequency : 2000000000ull) / 1000 * ms;
+}
+
+/* Spin (at any IRQL) until *flag reaches value, or give up after 3 s:
+ * cross-CPU tests fail instead of hanging. */
 static inline BOOLEAN kt_wait_for(volatile LONG *flag, LONG value)
 {
     ULONG64 start = rdtsc();
 
     while (__atomic_load_n(flag, __ATOMIC_ACQUIRE) != value) {
-        if (rdtsc() - start > (1ull << 32))
+        if (rdtsc() - start > kt_ticks(3000))
             return FALSE;
         cpu_relax();
     }
@@ -63,14 +70,21 @@ static inline void kt_pause(ULONG n)
         cpu_relax();
 }
 
-/* The per-CPU share of a total iteration count: the tests stay short under
- * TCG whatever the vCPU count. */
-static inline ULONG kt_share(ULONG total)
+/* Contended loops stop at an iteration budget or a deadline, whichever
+ * comes first: under TCG, 8 vCPUs on 2 host cores hand a FIFO lock to a
+ * descheduled vCPU thread every few milliseconds, so a fixed count could
+ * take a minute.  Totals are checked against the iterations really done. */
+static inline ULONG64 kt_deadline(ULONG ms)
 {
-    ULONG cpus = KeQueryActiveProcessorCount(NULL);
-    ULONG share = total / (cpus ? cpus : 1);
+    return rdtsc() + kt_ticks(ms);
+}
 
-    return share ? share : 1;
+/* Every CPU of a ktest_run_on_all_cpus routine calls this first: they start
+ * together, or the first may be done before the last wakes up. */
+static inline void kt_start_together(volatile LONG *arrived)
+{
+    __atomic_fetch_add(arrived, 1, __ATOMIC_SEQ_CST);
+    kt_wait_for(arrived, (LONG)KeQueryActiveProcessorCount(NULL));
 }
 
 #endif
