@@ -101,6 +101,17 @@ KTEST_BUGCHECK(spinlock_misuse_release_above_dispatch, DRIVER_VERIFIER_DETECTED_
     KeReleaseSpinLock(&KtLock, old);
 }
 
+/* A release "lowering" to a higher level: what KeLowerIrql reports, 0x0A
+ * with P1 the requested IRQL, P2 the current one. */
+KTEST_BUGCHECK(spinlock_misuse_release_to_higher_irql, IRQL_NOT_LESS_OR_EQUAL)
+{
+    KIRQL old;
+
+    ktest_expect_bugcheck(KT_P(CLOCK_LEVEL), KT_P(DISPATCH_LEVEL), KT_P(0), KT_ANY);
+    KeAcquireSpinLock(&KtLock, &old);
+    KeReleaseSpinLock(&KtLock, CLOCK_LEVEL);
+}
+
 KTEST_BUGCHECK(spinlock_misuse_raise_to_synch_above_synch, IRQL_NOT_GREATER_OR_EQUAL)
 {
     ktest_expect_bugcheck(KT_P(HIGH_LEVEL), KT_P(SYNCH_LEVEL), KT_P(&KtLock), KT_ANY);
