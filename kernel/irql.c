@@ -52,15 +52,22 @@ KIRQL NTAPI KeRaiseIrqlToSynchLevel(VOID)
     return raise(SYNCH_LEVEL, CALLER);
 }
 
+VOID KiLowerIrqlChecked(KIRQL NewIrql, ULONG_PTR Caller)
+{
+    KIRQL current = (KIRQL)__readcr8();
+
+    if (NewIrql > current || NewIrql > HIGH_LEVEL)
+        KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, NewIrql, current, 0, Caller);
+    KiCheckIrqlLowering(NewIrql, Caller);      /* spin locks held, stale raise: 0x0F, 0xC8 */
+    __writecr8(NewIrql);
+}
+
 VOID NTAPI KeLowerIrql(KIRQL NewIrql)
 {
-    if (DBG) {
-        KIRQL current = (KIRQL)__readcr8();
-        if (NewIrql > current || NewIrql > HIGH_LEVEL)
-            KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, NewIrql, current, 0, CALLER);
-        KiCheckIrqlLowering(NewIrql, CALLER);  /* spin locks held, stale raise: 0x0F, 0xC8 */
-    }
-    /* Interrupts of the classes now unmasked that were pending in the IRR
-     * are delivered right after this instruction (IF = 1). */
-    __writecr8(NewIrql);
+    if (DBG)
+        KiLowerIrqlChecked(NewIrql, CALLER);
+    else
+        /* Interrupts of the classes now unmasked that were pending in the
+         * IRR are delivered right after this instruction (IF = 1). */
+        __writecr8(NewIrql);
 }

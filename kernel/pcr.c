@@ -15,5 +15,6 @@ void KiInitializePcr(ULONG Number, ULONG ApicId)
     pcr->CurrentPrcb = &pcr->Prcb;
     pcr->Prcb.Number = Number;
     pcr->Prcb.ApicId = ApicId;
+    KiInitializeLockQueues(&pcr->Prcb);     /* numbered queued locks */
     wrmsr(MSR_GS_BASE, (uint64_t)pcr);
 }

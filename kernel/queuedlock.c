@@ -226,7 +226,7 @@ VOID FASTCALL KeReleaseInStackQueuedSpinLock(PKLOCK_QUEUE_HANDLE LockHandle)
 
     check_release_level(L, KI_LOCK_IN_STACK, KI_VERIFIER_RELEASE_LOCK_IRQL, (ULONG_PTR)L, old);
     in_stack_release(LockHandle, KI_RELEASE_RESTORES, CALLER);
-    KiLowerIrqlAfterRelease(old, CALLER);
+    KiLowerIrqlChecked(old, CALLER);
 }
 
 VOID FASTCALL KeReleaseInStackQueuedSpinLockFromDpcLevel(PKLOCK_QUEUE_HANDLE LockHandle)
@@ -243,7 +243,7 @@ VOID FASTCALL KeReleaseInStackQueuedSpinLockForDpc(PKLOCK_QUEUE_HANDLE LockHandl
     check_release_level(L, KI_LOCK_IN_STACK, KI_VERIFIER_RELEASE_LOCK_IRQL, (ULONG_PTR)L, old);
     in_stack_release(LockHandle, KI_RELEASE_RESTORES, CALLER);
     if (old < DISPATCH_LEVEL)
-        KiLowerIrqlAfterRelease(old, CALLER);
+        KiLowerIrqlChecked(old, CALLER);
 }
 
 /* Numbered: this CPU's entry for the lock (after the raise: the entry and
@@ -284,7 +284,7 @@ VOID FASTCALL KeReleaseQueuedSpinLock(KSPIN_LOCK_QUEUE_NUMBER Number, KIRQL OldI
     owned_lock(q, CALLER);
     KiTrackRelease(L, KI_LOCK_NUMBERED, KI_RELEASE_RESTORES, CALLER);
     mcs_release(L, q);
-    KiLowerIrqlAfterRelease(OldIrql, CALLER);
+    KiLowerIrqlChecked(OldIrql, CALLER);
 }
 
 /* *OldIrql is filled either way; on failure the IRQL goes back to it (WRK,

@@ -123,14 +123,14 @@ VOID NTAPI ExReleaseSpinLockShared(PEX_SPIN_LOCK SpinLock, KIRQL OldIrql)
 {
     check_release_level(SpinLock, OldIrql);
     shared_release(SpinLock, KI_RELEASE_RESTORES, CALLER);
-    KiLowerIrqlAfterRelease(OldIrql, CALLER);
+    KiLowerIrqlChecked(OldIrql, CALLER);
 }
 
 VOID NTAPI ExReleaseSpinLockExclusive(PEX_SPIN_LOCK SpinLock, KIRQL OldIrql)
 {
     check_release_level(SpinLock, OldIrql);
     exclusive_release(SpinLock, KI_RELEASE_RESTORES, CALLER);
-    KiLowerIrqlAfterRelease(OldIrql, CALLER);
+    KiLowerIrqlChecked(OldIrql, CALLER);
 }
 
 VOID NTAPI ExAcquireSpinLockSharedAtDpcLevel(PEX_SPIN_LOCK SpinLock)

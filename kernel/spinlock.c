@@ -175,7 +175,7 @@ VOID NTAPI KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
         KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KI_VERIFIER_RELEASE_SPIN_LOCK_IRQL,
                      current, (ULONG_PTR)SpinLock, 0);
     release_word(SpinLock, KI_RELEASE_RESTORES, CALLER);
-    KiLowerIrqlAfterRelease(NewIrql, CALLER);
+    KiLowerIrqlChecked(NewIrql, CALLER);
 }
 
 VOID NTAPI KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock)
@@ -236,6 +236,6 @@ VOID NTAPI KeReleaseSpinLockForDpc(PKSPIN_LOCK SpinLock, KIRQL OldIrql)
                      (ULONG_PTR)SpinLock, OldIrql);
     release_word(SpinLock, KI_RELEASE_RESTORES, CALLER);
     if (OldIrql < DISPATCH_LEVEL)
-        KiLowerIrqlAfterRelease(OldIrql, CALLER);
+        KiLowerIrqlChecked(OldIrql, CALLER);
 }
 #endif

@@ -135,16 +135,6 @@ KIRQL KiRaiseForAcquire(KIRQL Target, PVOID Lock, ULONG_PTR Caller)
     return old;
 }
 
-VOID KiLowerIrqlAfterRelease(KIRQL NewIrql, ULONG_PTR Caller)
-{
-    KIRQL current = KeGetCurrentIrql();
-
-    if (NewIrql > current || NewIrql > HIGH_LEVEL)     /* as KeLowerIrql (kernel/irql.c) */
-        KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, NewIrql, current, 0, Caller);
-    KiCheckIrqlLowering(NewIrql, Caller);
-    __writecr8(NewIrql);
-}
-
 /* ---- Bug checks --------------------------------------------------------- */
 
 VOID KiBugCheckRecursion(PVOID Lock, ULONG_PTR Word)

@@ -115,8 +115,9 @@ DECLSPEC_NORETURN VOID KiBugCheckIrql(KIRQL Current, KIRQL Needed, PVOID Lock, U
 VOID KiCheckAtDpcLevel(PVOID Lock, ULONG_PTR Caller);
 /* Raise to Target for a raising acquire (0x09 if above it); returns the old IRQL. */
 KIRQL KiRaiseForAcquire(KIRQL Target, PVOID Lock, ULONG_PTR Caller);
-/* A release that lowers: KiCheckIrqlLowering, then mov %cr8. */
-VOID KiLowerIrqlAfterRelease(KIRQL NewIrql, ULONG_PTR Caller);
+/* A release that lowers: KeLowerIrql's checks with the release's caller,
+ * then mov %cr8 (kernel/irql.c). */
+VOID KiLowerIrqlChecked(KIRQL NewIrql, ULONG_PTR Caller);
 
 /* A wait loop's pause, with the watchdog: past KiSpinLockTimeoutTicks of
  * TSC, 0xC4 / KI_VERIFIER_SPIN_TIMEOUT naming the holder. */
