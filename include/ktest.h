@@ -51,6 +51,18 @@ void ktest_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Mark the running test skipped (it should return right after). */
 void ktest_skip(const char *reason);
+/* Skip the running test, and return from it, unless n CPUs are online. */
+#define KT_REQUIRE_CPUS(n)                                                            \
+    do {                                                                              \
+        if (KeQueryActiveProcessorCount(NULL) < (n)) {                                \
+            ktest_skip("needs " #n " CPUs");                                          \
+            return;                                                                   \
+        }                                                                             \
+    } while (0)
+
+/* Wait up to Microseconds for *Counter to reach Target; TRUE if it did. */
+BOOLEAN ktest_wait_count(volatile ULONG *Counter, ULONG Target, ULONG Microseconds);
+
 /* TRUE once the running test has failed. */
 BOOLEAN ktest_failed(void);
 

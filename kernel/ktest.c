@@ -44,6 +44,16 @@ void ktest_skip(const char *reason)
     KiTestSkipReason = reason;
 }
 
+BOOLEAN ktest_wait_count(volatile ULONG *Counter, ULONG Target, ULONG Microseconds)
+{
+    for (ULONG waited = 0; *Counter < Target; waited += 10) {
+        if (waited >= Microseconds)
+            return FALSE;
+        KeStallExecutionProcessor(10);
+    }
+    return TRUE;
+}
+
 static void format_param(char *buf, size_t size, struct kt_param p)
 {
     if (p.any)

@@ -92,10 +92,7 @@ KTEST(dpc_remote_importance_interrupts_or_waits_for_tick)
     static struct kt_hold h;
     ULONG count = KeQueryActiveProcessorCount(NULL);
 
-    if (count < 2) {
-        ktest_skip("needs 2 CPUs");
-        return;
-    }
+    KT_REQUIRE_CPUS(2);
     for (ULONG i = 0; i < 4; i++) {
         h = (struct kt_hold){ .Target = count - 1, .Importance = cases[i].Importance };
         ktest_run_on_all_cpus(kt_hold_or_insert, &h);
@@ -165,10 +162,7 @@ KTEST(dpc_flush_waits_for_a_running_dpc)
     static volatile LONG state[2];
     KDPC dpc;
 
-    if (count < 2) {
-        ktest_skip("needs 2 CPUs");
-        return;
-    }
+    KT_REQUIRE_CPUS(2);
     state[0] = state[1] = 0;
     KeInitializeDpc(&dpc, kt_slow_dpc, (PVOID)state);
     KeSetImportanceDpc(&dpc, HighImportance);

@@ -47,10 +47,7 @@ KTEST(dpc_tick_adapts_the_maximum_queue_depth)
     volatile LONG seen = 0;
     KDPC dpc;
 
-    if (count < 2) {
-        ktest_skip("needs 2 CPUs");
-        return;
-    }
+    KT_REQUIRE_CPUS(2);
     /* An idle CPU's quiet ticks bring the depth back to its ceiling. */
     KT_ASSERT_TRUE(kt_wait_depth(target, KI_DPC_QUEUE_DEPTH));
     /* Low, to another CPU: its tick starts the queue, at a rate below the

@@ -123,10 +123,7 @@ static void held_elsewhere(void *context)
 
 KTEST(spinlock_exinterlocked_waits_for_the_lock)
 {
-    if (KeQueryActiveProcessorCount(NULL) < 2) {
-        ktest_skip("needs 2 CPUs");
-        return;
-    }
+    KT_REQUIRE_CPUS(2);
     KtHeld.Lock = 0;
     KtHeld.Step = 0;
     KtHeld.Value = 0;

@@ -50,16 +50,6 @@ static void fire_self(ULONG level)
     KiApicSendIpi(0, ICR_FIXED | ICR_ASSERT | ICR_DEST_SELF | KI_VECTOR_IRQL_TEST(level));
 }
 
-static BOOLEAN wait_fired(ULONG cpu, ULONG level, ULONG count)
-{
-    for (ULONG waited = 0; KtFired[cpu][level] < count; waited += 10) {
-        if (waited > WAIT_US)
-            return FALSE;
-        KeStallExecutionProcessor(10);
-    }
-    return TRUE;
-}
-
 KTEST(irql_raise_lower_round_trips)
 {
     for (KIRQL level = 0; level <= HIGH_LEVEL; level++) {
@@ -126,7 +116,7 @@ KTEST(irql_masks_exactly_its_class_on_every_level)
         if (level < HIGH_LEVEL) {
             ULONG above = KtFired[cpu][level + 1];
             fire_self(level + 1);
-            KT_EXPECT_TRUE(wait_fired(cpu, level + 1, above + 1));  /* nested at once */
+            KT_EXPECT_TRUE(ktest_wait_count(&KtFired[cpu][level + 1], above + 1, WAIT_US));  /* nested at once */
             KT_EXPECT_EQ(KtIrqlSeen[cpu][level + 1], level + 1);
             KT_EXPECT_EQ(KeGetCurrentIrql(), level);                /* restored after it */
         }
@@ -196,10 +186,7 @@ KTEST(irql_high_level_cpu_receives_nothing_until_it_lowers)
 {
     static struct high_level_test t;
 
-    if (KeQueryActiveProcessorCount(NULL) < 2) {
-        ktest_skip("needs 2 CPUs");
-        return;
-    }
+    KT_REQUIRE_CPUS(2);
     install_level_handlers();
     ktest_run_on_all_cpus(high_level_body, &t);
     KT_EXPECT_EQ(t.FiredWhileHigh, 0);

@@ -366,10 +366,7 @@ static void fifo_worker(void *context)
 
 static void check_fifo(BOOLEAN numbered)
 {
-    if (KeQueryActiveProcessorCount(NULL) < 2) {
-        ktest_skip("needs 2 CPUs");
-        return;
-    }
+    KT_REQUIRE_CPUS(2);
     KtFifo.Lock = 0;
     KtFifo.Grants = 0;
     KtFifo.Arrived = 0;

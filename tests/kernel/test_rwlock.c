@@ -196,10 +196,7 @@ static void two_readers(void *context)
 
 KTEST(spinlock_rw_two_readers_on_two_cpus)
 {
-    if (KeQueryActiveProcessorCount(NULL) < 2) {
-        ktest_skip("needs 2 CPUs");
-        return;
-    }
+    KT_REQUIRE_CPUS(2);
     KtRw.Lock = 0;
     KtRw.Step = 0;
     KtRw.Failed = 0;
@@ -249,10 +246,7 @@ static void waiting_writer(void *context)
 
 KTEST(spinlock_rw_waiting_writer_blocks_new_readers)
 {
-    if (KeQueryActiveProcessorCount(NULL) < 2) {
-        ktest_skip("needs 2 CPUs");
-        return;
-    }
+    KT_REQUIRE_CPUS(2);
     KtRw.Lock = 0;
     KtRw.Step = 0;
     KtRw.Failed = 0;

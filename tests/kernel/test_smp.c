@@ -97,10 +97,8 @@ static void ping_and_check(KAFFINITY targets)
     KiRequestIpi(targets, KI_IPI_PING);
     for (ULONG n = 0; n < count; n++) {
         ULONG expected = before[n] + ((targets >> n) & 1);
-        volatile ULONG *seen = &KiProcessorBlock[n].Prcb.IpiPingCount;
-        for (ULONG waited = 0; *seen < expected && waited < IPI_WAIT_US; waited += 100)
-            KeStallExecutionProcessor(100);
-        KT_EXPECT_EQ(*seen, expected);
+        ktest_wait_count(&KiProcessorBlock[n].Prcb.IpiPingCount, expected, IPI_WAIT_US);
+        KT_EXPECT_EQ(KiProcessorBlock[n].Prcb.IpiPingCount, expected);
     }
     KeStallExecutionProcessor(1000);    /* a stray second delivery would show now */
     for (ULONG n = 0; n < count; n++)
@@ -127,10 +125,7 @@ KTEST(smp_ipi_to_a_set)
 {
     KAFFINITY all = KeQueryActiveProcessors();
 
-    if (KeQueryActiveProcessorCount(NULL) < 3) {
-        ktest_skip("needs 3 CPUs");
-        return;
-    }
+    KT_REQUIRE_CPUS(3);
     ping_and_check(all & 0x5555555555555555ull);    /* every other CPU, self included */
     ping_and_check(all & 0xAAAAAAAAAAAAAAAAull);
 }

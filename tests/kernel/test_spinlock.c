@@ -344,10 +344,7 @@ static void cross_cpu_try(void *context)
 
 KTEST(spinlock_try_fails_while_another_cpu_holds)
 {
-    if (KeQueryActiveProcessorCount(NULL) < 2) {
-        ktest_skip("needs 2 CPUs");
-        return;
-    }
+    KT_REQUIRE_CPUS(2);
     KtCross.Lock = 0;
     KtCross.Step = 0;
     KtCross.Result = 0;
