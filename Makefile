@@ -111,7 +111,7 @@ tools:
 
 QEMU_FLAGS = -accel $(ACCEL) -cpu max -smp $(SMP) -m $(MEM) -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom $(BUILD)/kernel.iso -boot d \
-	-fw_cfg name=opt/ntsync/cmdline,string="$(subst $(,),$(,)$(,),$(ARGS))"
+	$(if $(ARGS),-fw_cfg name=opt/ntsync/cmdline$(,)string="$(subst $(,),$(,)$(,),$(ARGS))")
 , := ,
 
 run: all
@@ -120,11 +120,14 @@ run: all
 	$(Q)qemu-system-x86_64 $(QEMU_FLAGS) -display none -serial mon:stdio; \
 		status=$$?; [ $$status -eq 0 -o $$status -eq 33 ] || echo "QEMU exited with status $$status"
 
+# gdb starts QEMU itself, its stub on a pipe (-gdb stdio): no port to race
+# for, and quitting gdb ends QEMU.  The kernel's serial output goes to a file.
 debug: all
 	$(Q)sh scripts/need.sh debug
-	@echo "QEMU waits for gdb on :1234 (the kernel starts when gdb says continue)"
-	$(Q)qemu-system-x86_64 $(QEMU_FLAGS) -display none -serial file:$(BUILD)/debug-serial.log -s -S & \
-		gdb -q -x scripts/gdbinit $(BUILD)/kernel.elf; kill %1 2>/dev/null; true
+	@echo "gdb stops at KiSystemStartup; serial output: $(BUILD)/debug-serial.log"
+	$(Q)gdb -q -ex 'set architecture i386:x86-64' \
+		-ex 'target remote | exec qemu-system-x86_64 $(QEMU_FLAGS) -display none -serial file:$(BUILD)/debug-serial.log -gdb stdio -S' \
+		-x scripts/gdbinit $(BUILD)/kernel.elf
 
 test-host:
 	$(Q)sh scripts/need.sh test
