@@ -64,7 +64,7 @@ else
 Q := @
 endif
 
-.PHONY: all run debug test test-kernel test-host test-big bench tools clean
+.PHONY: all run debug test test-kernel test-host test-big test-run bench tools clean
 all: $(BUILD)/kernel.iso
 
 $(BUILD)/obj/%.o: %.c
@@ -153,6 +153,10 @@ test-big: all
 	$(Q)sh scripts/need.sh test
 	$(Q)python3 tests/runner.py --iso $(BUILD)/kernel.iso --smp "$(BIG_SMP)" --neg-smp "" \
 		--filter 'smp_*' --accel "$(ACCEL)" --log-dir $(BUILD)/test-logs-big --label $(BUILD_KIND)
+
+# `make run` as the README shows it: boots to the idle loop, all vCPUs online.
+test-run:
+	$(Q)bash scripts/run-smoke.sh
 
 # Everything: host unit tests, then the kernel suites of both builds, and one
 # total line at the end.

@@ -37,6 +37,7 @@ run_suite "host unit tests" test-host
 run_suite "checked kernel" test-kernel CHECKED=1
 run_suite "free kernel" test-kernel CHECKED=0
 run_suite "checked kernel on 32 vCPUs" test-big CHECKED=1
+run_suite "make run" test-run
 
 echo "=== all suites"
 if [ $skipped -gt 0 ]; then
