@@ -203,8 +203,9 @@ ExTryAcquireSpinLockExclusiveAtDpcLevel:
     cmpl    $0, (%rdi)                  /* busy: fail on a plain read */
     jne     1f
     mov     $WRITER, %ecx
-    lock cmpxchg %ecx, (%rdi)           /* (0,0) -> (1,0) */
+    lock cmpxchg %ecx, (%rdi)           /* (0,0) -> (1,0); on failure EAX = the word */
     sete    %al
+    movzbl  %al, %eax                   /* LOGICAL is 32 bits: drop the failed word */
 1:  ret
     .size   ExTryAcquireSpinLockExclusiveAtDpcLevel, . - ExTryAcquireSpinLockExclusiveAtDpcLevel
 
