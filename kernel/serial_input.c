@@ -11,9 +11,15 @@
  * interrupt spin lock.  The ISR reads the interrupt identification register
  * (IIR) until it says "none pending", draining the FIFO into a ring on the
  * way: with an edge-triggered input, the line must go low before the next
- * byte can make a new edge, so the ISR may not stop early.  Readers take
- * bytes out with KeSynchronizeExecution, the WDK's way to share data with
- * an ISR.
+ * byte can make a new edge, so the ISR may not stop early.  That is all it
+ * does at DIRQL: the rest is deferred, the ISR-to-DPC pattern of
+ * docs/dpc.md.  The ISR queues the driver's DPC (KeInsertQueueDpc,
+ * untargeted: it runs on the ISR's CPU once IRQL drops below
+ * DISPATCH_LEVEL; an insert while it is still queued changes nothing, and
+ * that run finds every byte).  With echo on, the DPC is the ring's reader:
+ * at DISPATCH_LEVEL it takes bytes out with KeSynchronizeExecution, the WDK's
+ * way to share data with an ISR, and writes them to the console with no
+ * interrupt lock held.  With echo off, KiReadSerialInput is the reader.
  *
  * 16550 registers (PC16550D datasheet; OSDev "Serial Ports"): IER +1, IIR
  * +2 (bit 0 = 1: no interrupt pending; bits 3:1 the source), MCR +4 (bit 4
@@ -50,29 +56,35 @@
 
 #define ISR_MAX_ROUNDS      64        /* a UART that never says "none pending" */
 #define TX_WAIT_POLLS       1000000
+#define ECHO_CHUNK          16        /* bytes a DPC takes out per KeSynchronizeExecution */
 
-/* The driver's state.  The ring and the counts are shared with the ISR:
- * touched only at SynchronizeIrql holding Interrupt's lock (in the ISR, or
- * through KeSynchronizeExecution).  Interrupt, Vector, Gsi, Processor are
- * set while stopped, at PASSIVE_LEVEL. */
+/* The driver's state.  The ring, the counts and Stopping are shared with
+ * the ISR: touched only at SynchronizeIrql holding Interrupt's lock (in the
+ * ISR, or through KeSynchronizeExecution).  Interrupt, Dpc, Vector, Gsi,
+ * Processor are set while stopped, at PASSIVE_LEVEL. */
 static struct {
     PKINTERRUPT Interrupt;
+    KDPC Dpc;                   /* queued by the ISR, does the echo */
     ULONG Vector;
     KIRQL Irql;
     ULONG Gsi;
     ULONG Processor;
     volatile BOOLEAN Echo;
+    BOOLEAN Stopping;           /* the ISR queues no more DPCs */
     UCHAR Ring[KI_SERIAL_RING_SIZE];
     ULONG Head, Tail;           /* free-running: Tail - Head bytes buffered */
     ULONG Interrupts, Received, Dropped;
     ULONG LastProcessor;
     KIRQL LastIrql;
     KSPIN_LOCK LastLockWord;
+    ULONG Dpcs, Echoed;         /* DPC runs; bytes they took out to echo */
+    ULONG LastDpcProcessor;
+    KIRQL LastDpcIrql;
 } KiSerial;
 
 static void echo(const UCHAR *bytes, ULONG n)
 {
-    char out[3 * 16 + 1];
+    char out[3 * ECHO_CHUNK + 1];       /* "\b \b" for each rubout */
     ULONG k = 0;
 
     for (ULONG i = 0; i < n; i++) {
@@ -91,12 +103,11 @@ static void echo(const UCHAR *bytes, ULONG n)
         kprintf("%s", out);
 }
 
-/* KSERVICE_ROUTINE, at SynchronizeIrql holding the interrupt spin lock. */
+/* KSERVICE_ROUTINE, at SynchronizeIrql holding the interrupt spin lock:
+ * drain the UART into the ring, queue the DPC, nothing else. */
 static BOOLEAN serial_isr(PKINTERRUPT Interrupt, PVOID ServiceContext)
 {
-    UCHAR fresh[16];
-    ULONG nfresh = 0;
-    BOOLEAN ours = FALSE;
+    BOOLEAN ours = FALSE, fresh = FALSE;
 
     UNREFERENCED_PARAMETER(ServiceContext);
     for (ULONG round = 0; round < ISR_MAX_ROUNDS; round++) {
@@ -115,8 +126,7 @@ static BOOLEAN serial_isr(PKINTERRUPT Interrupt, PVOID ServiceContext)
                 } else {
                     KiSerial.Dropped++;
                 }
-                if (nfresh < sizeof(fresh))
-                    fresh[nfresh++] = c;
+                fresh = TRUE;
             }
             break;
         case IIR_LINE_STATUS:
@@ -134,12 +144,58 @@ static BOOLEAN serial_isr(PKINTERRUPT Interrupt, PVOID ServiceContext)
     KiSerial.LastProcessor = KeGetCurrentProcessorNumber();
     KiSerial.LastIrql = KeGetCurrentIrql();
     KiSerial.LastLockWord = *(volatile KSPIN_LOCK *)Interrupt->ActualLock;
-    /* A real driver would queue a DPC for this; the echo of what a person
-     * types is a few bytes, and the console lock is taken with interrupts
-     * off, so it is safe here. */
-    if (KiSerial.Echo)
-        echo(fresh, nfresh);
+    /* The console is slow (115200 baud, and other CPUs queue for it): not at
+     * DIRQL.  Already queued: FALSE, and that run takes these bytes too. */
+    if (fresh && !KiSerial.Stopping)
+        KeInsertQueueDpc(&KiSerial.Dpc, NULL, NULL);
     return ours;
+}
+
+struct dpc_take {
+    UCHAR Bytes[ECHO_CHUNK];
+    ULONG Count;
+    BOOLEAN Counted;            /* this run is in Dpcs */
+    ULONG Processor;            /* the DPC's CPU and IRQL, for the statistics */
+    KIRQL Irql;
+};
+
+/* KSYNCHRONIZE_ROUTINE, for the DPC: with the ISR kept out, count the run
+ * and, echoing, take up to ECHO_CHUNK bytes out of the ring. */
+static BOOLEAN take_for_dpc(PVOID Context)
+{
+    struct dpc_take *t = Context;
+
+    if (!t->Counted) {
+        KiSerial.Dpcs++;
+        KiSerial.LastDpcProcessor = t->Processor;
+        KiSerial.LastDpcIrql = t->Irql;
+        t->Counted = TRUE;
+    }
+    t->Count = 0;
+    while (KiSerial.Echo && t->Count < ECHO_CHUNK && KiSerial.Head != KiSerial.Tail)
+        t->Bytes[t->Count++] = KiSerial.Ring[KiSerial.Head++ % KI_SERIAL_RING_SIZE];
+    KiSerial.Echoed += t->Count;
+    return TRUE;
+}
+
+/* KDEFERRED_ROUTINE, at DISPATCH_LEVEL on the CPU the ISR ran on: the
+ * deferred half.  Echoing, write out what the ISR buffered, a chunk per
+ * KeSynchronizeExecution, the console written with no interrupt lock held
+ * and the ISR free to add bytes in between. */
+static VOID serial_dpc(PKDPC Dpc, PVOID DeferredContext, PVOID SystemArgument1,
+                       PVOID SystemArgument2)
+{
+    struct dpc_take t = { .Counted = FALSE, .Processor = KeGetCurrentProcessorNumber(),
+                          .Irql = KeGetCurrentIrql() };
+
+    UNREFERENCED_PARAMETER(Dpc);
+    UNREFERENCED_PARAMETER(DeferredContext);
+    UNREFERENCED_PARAMETER(SystemArgument1);
+    UNREFERENCED_PARAMETER(SystemArgument2);
+    do {
+        KeSynchronizeExecution(KiSerial.Interrupt, take_for_dpc, &t);
+        echo(t.Bytes, t.Count);
+    } while (t.Count == ECHO_CHUNK);
 }
 
 /* Drop whatever the receiver holds (leftovers from before we listened). */
@@ -175,6 +231,11 @@ NTSTATUS KiStartSerialInput(ULONG Processor, BOOLEAN Echo)
     KiSerial.LastProcessor = ~0u;
     KiSerial.LastIrql = 0;
     KiSerial.LastLockWord = 0;
+    KiSerial.Dpcs = KiSerial.Echoed = 0;
+    KiSerial.LastDpcProcessor = ~0u;
+    KiSerial.LastDpcIrql = 0;
+    KiSerial.Stopping = FALSE;
+    KeInitializeDpc(&KiSerial.Dpc, serial_dpc, NULL);
 
     /* The line must be low when the input is unmasked: an edge input
      * raised before that would never be seen again. */
@@ -192,11 +253,24 @@ NTSTATUS KiStartSerialInput(ULONG Processor, BOOLEAN Echo)
     return STATUS_SUCCESS;
 }
 
+static BOOLEAN set_stopping(PVOID Context)
+{
+    UNREFERENCED_PARAMETER(Context);
+    KiSerial.Stopping = TRUE;
+    return TRUE;
+}
+
+/* The order matters: the DPC calls KeSynchronizeExecution on the interrupt
+ * object, which IoDisconnectInterrupt gives back to the pool (zeroed).  So
+ * first no new DPC (the ISR reads Stopping under the same lock), then wait
+ * for the one that may be queued or running, then disconnect. */
 VOID KiStopSerialInput(VOID)
 {
     if (!KiSerial.Interrupt)
         return;
     outb(COM1 + UART_IER, 0);               /* the UART stops asking first */
+    KeSynchronizeExecution(KiSerial.Interrupt, set_stopping, NULL);
+    KeFlushQueuedDpcs();
     IoDisconnectInterrupt(KiSerial.Interrupt);
     KiSerial.Interrupt = NULL;
 }
@@ -237,6 +311,10 @@ static BOOLEAN snapshot(PVOID Context)
     s->LastProcessor = KiSerial.LastProcessor;
     s->LastIrql = KiSerial.LastIrql;
     s->LastLockWord = KiSerial.LastLockWord;
+    s->Dpcs = KiSerial.Dpcs;
+    s->Echoed = KiSerial.Echoed;
+    s->LastDpcProcessor = KiSerial.LastDpcProcessor;
+    s->LastDpcIrql = KiSerial.LastDpcIrql;
     return TRUE;
 }
 

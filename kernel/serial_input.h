@@ -24,18 +24,25 @@ typedef struct _KI_SERIAL_INPUT_STATS {
     ULONG LastProcessor;        /* the last ISR call's CPU, IRQL, lock word */
     KIRQL LastIrql;
     KSPIN_LOCK LastLockWord;
+    ULONG Dpcs;                 /* runs of the DPC the ISR queues */
+    ULONG Echoed;               /* bytes the DPC took out of the ring to echo */
+    ULONG LastDpcProcessor;     /* the last run's CPU and IRQL */
+    KIRQL LastDpcIrql;
 } KI_SERIAL_INPUT_STATS;
 
 /* Connect the COM1 receive interrupt: ISA IRQ 4 through the MADT overrides
  * to its GSI and vector (KiGetIsaInterruptVector), an ISR that drains the
- * UART's receive FIFO into a ring, routed to Processor, then enable the
- * UART's "received data available" interrupt (IER bit 0).  With Echo, the
- * ISR writes what arrives back to the console.  STATUS_UNSUCCESSFUL with no
- * I/O APIC input for IRQ 4; IoConnectInterrupt's errors; STATUS_SUCCESS if
- * already started (Echo is then updated).  PASSIVE_LEVEL. */
+ * UART's receive FIFO into a ring and queues a DPC, routed to Processor,
+ * then enable the UART's "received data available" interrupt (IER bit 0).
+ * With Echo, the DPC takes what arrives out of the ring and writes it back
+ * to the console (KiReadSerialInput then finds nothing).
+ * STATUS_UNSUCCESSFUL with no I/O APIC input for IRQ 4; IoConnectInterrupt's
+ * errors; STATUS_SUCCESS if already started (Echo is then updated).
+ * PASSIVE_LEVEL. */
 NTSTATUS KiStartSerialInput(ULONG Processor, BOOLEAN Echo);
 
-/* Disable the UART interrupt and disconnect.  PASSIVE_LEVEL. */
+/* Disable the UART interrupt, wait for the DPC (KeFlushQueuedDpcs) and
+ * disconnect.  PASSIVE_LEVEL. */
 VOID KiStopSerialInput(VOID);
 
 /* Move up to Size received bytes out of the ring (KeSynchronizeExecution

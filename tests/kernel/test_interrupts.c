@@ -527,7 +527,8 @@ KTEST(interrupt_ioapic_irq4_entry)
 
 /* Bytes sent in the UART's loopback mode come back into its receive FIFO;
  * the receive interrupt travels IRQ 4 -> I/O APIC -> the chosen CPU, and the
- * ISR must hand over exactly those bytes. */
+ * ISR must hand over exactly those bytes.  The ISR queues its DPC, which
+ * runs there at DISPATCH_LEVEL and, echo off, leaves the ring alone. */
 KTEST(interrupt_com1_loopback_receive)
 {
     static const UCHAR sent[] = { 'N', 'T', 's', 'y', 'n', 'c', 0x00, 0xFF, 0x7F, '\r' };
@@ -561,6 +562,11 @@ KTEST(interrupt_com1_loopback_receive)
         KT_EXPECT_EQ(s.LastProcessor, targets[t]);
         KT_EXPECT_EQ(s.LastIrql, 9);
         KT_EXPECT_EQ(s.LastLockWord, DBG ? (ULONG_PTR)&KiProcessorBlock[targets[t]].Prcb | 1 : 1);
+        KT_EXPECT_TRUE(s.Dpcs >= 1);
+        KT_EXPECT_EQ(s.LastDpcProcessor, targets[t]);
+        KT_EXPECT_EQ(s.LastDpcIrql, DISPATCH_LEVEL);
+        KT_EXPECT_EQ(s.Echoed, 0);
+        KT_EXPECT_EQ(s.Buffered, sizeof(sent));
         ULONG n = KiReadSerialInput(got, sizeof(got));
         KT_EXPECT_EQ(n, sizeof(sent));
         KT_EXPECT_EQ(memcmp(got, sent, sizeof(sent)), 0);
@@ -569,6 +575,46 @@ KTEST(interrupt_com1_loopback_receive)
         if (ktest_failed())
             return;
     }
+}
+
+/* With echo (`make run`), the ISR's DPC is the ring's reader: it takes every
+ * byte out (KeSynchronizeExecution) and writes the printable ones to the
+ * console, on the ISR's CPU at DISPATCH_LEVEL.  What comes back here is a
+ * KTAP comment line in the log. */
+KTEST(interrupt_com1_echo_from_dpc)
+{
+    static const UCHAR sent[] = "# COM1 echo\r";  /* within the 16-byte receive FIFO */
+    const ULONG count = sizeof(sent) - 1;
+    ULONG target = KeQueryActiveProcessorCount(NULL) - 1;
+    ULONG gsi;
+    KI_IOAPIC_WIRING w;
+    KI_SERIAL_INPUT_STATS s;
+    UCHAR got[4];
+
+    if (!KiIoApicIsaIrqToGsi(KI_SERIAL_ISA_IRQ, &gsi, &w) || !KiIoApicHasGsi(gsi)) {
+        ktest_skip("no I/O APIC input for IRQ 4");
+        return;
+    }
+    KiStopSerialInput();
+    KT_ASSERT_EQ(KiStartSerialInput(target, TRUE), STATUS_SUCCESS);
+    KT_EXPECT_EQ(KiSerialLoopback(sent, count), count);
+    for (ULONG waited = 0; waited < WAIT_US; waited += 100) {
+        KiGetSerialInputStats(&s);
+        if (s.Echoed >= count)
+            break;
+        KeStallExecutionProcessor(100);
+    }
+    KeStallExecutionProcessor(2000);
+    KiGetSerialInputStats(&s);
+    KT_EXPECT_EQ(s.Received, count);
+    KT_EXPECT_EQ(s.Echoed, count);
+    KT_EXPECT_EQ(s.Buffered, 0);
+    KT_EXPECT_TRUE(s.Dpcs >= 1);
+    KT_EXPECT_EQ(s.LastProcessor, target);
+    KT_EXPECT_EQ(s.LastDpcProcessor, target);
+    KT_EXPECT_EQ(s.LastDpcIrql, DISPATCH_LEVEL);
+    KT_EXPECT_EQ(KiReadSerialInput(got, sizeof(got)), 0);   /* the DPC took them */
+    KiStopSerialInput();
 }
 
 /* ---- Checks ---------------------------------------------------------------- */
