@@ -7,8 +7,11 @@
  * registers a benchmark in the .kbench section.  Each reports metrics as
  * `BENCH {json}` lines: name, vCPUs, unit, median, p99, samples, and the
  * name of the floor metric it is compared with (the host computes the ratio,
- * from the same boot).  Timings are TSC ticks read with the fences the SDM
- * recommends (kbench_begin/kbench_end).  Nothing here asserts a timing.
+ * from the same boot).  A metric may name a second, inline floor: an
+ * exported routine is compared first with the same instructions behind a
+ * call/ret ("called" floor), then with them inline (docs/performance.md).
+ * Timings are TSC ticks read with the fences the SDM recommends
+ * (kbench_begin/kbench_end).  Nothing here asserts a timing.
  */
 #ifndef KBENCH_H
 #define KBENCH_H
@@ -66,6 +69,15 @@ static inline ULONG64 kbench_end(void)
 /* Print one metric from count samples (sorted in place): median, p99. */
 void kbench_report(const char *metric, const char *unit, ULONG64 *samples, ULONG count,
                    const char *floor);
+
+/* The same, compared with two floors: `floor` (the called floor) and
+ * `inline_floor` (the same instructions without call/ret). */
+void kbench_report2(const char *metric, const char *unit, ULONG64 *samples, ULONG count,
+                    const char *floor, const char *inline_floor);
+
+/* Like kbench_report, with a raw JSON fragment appended. */
+void kbench_report_samples_extra(const char *metric, const char *unit, ULONG64 *samples,
+                                 ULONG count, const char *floor, const char *extra_json);
 
 /* Print one metric that is a single value (a throughput, an index). */
 void kbench_report_value(const char *metric, const char *unit, ULONG64 value,

@@ -11,6 +11,8 @@
 #define KI_VECTOR_DPC           0x2F    /* DISPATCH_LEVEL software interrupt */
 #define KI_VECTOR_DEVICE_FIRST  0x30    /* device interrupts: IRQL 3 .. 12 */
 #define KI_VECTOR_DEVICE_LAST   0xCF
+#define KI_VECTOR_BENCH_ISR     0x9E    /* DIRQL 9: the KINTERRUPT of the interrupt spin
+                                         * lock benchmarks (tests/bench/); never sent */
 #define KI_VECTOR_BENCH         0xCD    /* IPI latency floors (tests/bench/) */
 #define KI_VECTOR_CLOCK         0xD1    /* CLOCK_LEVEL: the local APIC timer */
 #define KI_VECTOR_SPURIOUS      0xDF    /* APIC spurious: no EOI, no handler */

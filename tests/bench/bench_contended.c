@@ -1,14 +1,27 @@
 /*
  * bench_contended.c - every CPU hammers one lock for a fixed time: a short
  * critical section (a shared counter and a few dependent operations), a
- * short pause outside.  Reported per lock: acquisitions per second, each
- * CPU's count, Jain's fairness index (sum x)^2 / (n sum x^2) and max/min
- * (both x1000), and the handoff latency, from one CPU's release to another
- * CPU's acquire, p50/p99.
+ * short pause outside.  Reported per lock: acquisitions per second (the
+ * median of KB_ROUNDS short runs, the locks taking turns round by round so
+ * slow phases of the host hit them alike; every round's rate is in the
+ * JSON), each CPU's count (all rounds), Jain's
+ * fairness index (sum x)^2 / (n sum x^2) and max/min (both x1000, the
+ * median over the rounds), the share of exclusive acquisitions that took
+ * the lock from another CPU (owner changes, x1000), and the handoff
+ * latency, from one CPU's release to another CPU's acquire, p50/p99.
  *
  * All CPUs run at DISPATCH_LEVEL and use the AtDpcLevel forms, so the
- * numbers compare lock algorithms, not CR8 writes.  Two baselines are here
- * for comparison only: a plain test-and-set lock and a ticket lock.
+ * numbers compare lock algorithms, not CR8 writes.  Baselines, for
+ * comparison only, all inline: a plain test-and-set lock, a ticket lock,
+ * and two MCS locks on per-CPU queue entries, each on its own cache line:
+ * one pausing on every poll as the in-stack queued lock does, one polling
+ * in bursts of KB_BURST plain loads between pauses (under TCG a pause
+ * leaves the translated code and takes QEMU's global lock: the pair shows
+ * what that costs a FIFO hand-off).  The in-stack queued lock runs twice:
+ * with its KLOCK_QUEUE_HANDLE a plain local, sharing a cache line with the
+ * rest of the caller's frame (which the predecessor's link store and the
+ * hand-off then steal), and padded to a line of its own
+ * (docs/performance.md).
  */
 #include "wdm.h"
 #include "kbench.h"
@@ -18,31 +31,63 @@
 #include "arch/x86_64/calibrate.h"
 #include "arch/x86_64/cpu.h"
 
-#define RUN_US          30000           /* per lock and vCPU count */
-#define HANDOFF_SAMPLES 512             /* per CPU */
+#define RUN_US          5000            /* per lock, round and vCPU count */
+#define KB_ROUNDS       11
+#define HANDOFF_SAMPLES 128             /* per CPU and round */
+#define HANDOFF_POOL    4096            /* per lock, all rounds */
 #define CS_WORK         8
 #define OUTSIDE_WORK    16
+#define NO_OWNER        (~0u)
+#define KB_BURST        64              /* plain loads per pause, MCS baseline */
 
-enum lock_kind { TAS, TICKET, EXECUTIVE, QUEUED, RW_READERS, RW_WRITERS, RW_MIX_90_10 };
+enum lock_kind { TAS, TICKET, MCS_PAUSE, MCS_BURST, EXECUTIVE, QUEUED, QUEUED_OWN_LINE,
+                 RW_READERS, RW_WRITERS, RW_MIX_90_10, LOCK_KINDS };
+
+static const char *const KbLockNames[LOCK_KINDS] = {
+    "baseline_test_and_set", "baseline_ticket", "baseline_mcs_pause_every_poll",
+    "baseline_mcs_load_burst", "executive", "instack_queued", "instack_queued_own_line",
+    "rw_all_readers", "rw_all_writers", "rw_90_readers_10_writers",
+};
+
+/* The MCS baseline's queue entries: one per CPU, each on its own line. */
+struct kb_mcs_node {
+    struct kb_mcs_node *volatile Next;
+    volatile LONG Wait;
+} __attribute__((aligned(64)));
 
 static struct {
     enum lock_kind Kind;
     volatile LONG Start;                /* the CPUs begin together */
     ULONG64 Deadline;
-    volatile LONG64 TasWord;
+    volatile LONG64 TasWord __attribute__((aligned(64)));
     volatile ULONG TicketNext, TicketServing;
-    KSPIN_LOCK Lock;
+    struct kb_mcs_node *volatile McsTail;
+    KSPIN_LOCK Lock __attribute__((aligned(64)));
     EX_SPIN_LOCK RwLock;
-    volatile ULONG64 Counter;
+    volatile ULONG64 Counter __attribute__((aligned(64)));
     volatile ULONG64 LastRelease;       /* TSC at the last release */
     volatile ULONG LastOwner;
 } Kb __attribute__((aligned(64)));
 
+static struct kb_mcs_node KbMcsNodes[MAXIMUM_PROCESSORS];
+
 static struct per_cpu {
-    ULONG64 Acquisitions;
+    ULONG64 Acquisitions;               /* this round */
+    ULONG64 OwnerChanges;               /* exclusive acquisitions from another CPU */
+    ULONG64 Exclusive;                  /* exclusive acquisitions */
     ULONG Handoffs;
     ULONG64 Handoff[HANDOFF_SAMPLES];
 } KbCpu[MAXIMUM_PROCESSORS] __attribute__((aligned(64)));
+
+/* What the rounds add up to, per lock. */
+static struct {
+    ULONG64 Rate[KB_ROUNDS];            /* acquisitions per second */
+    ULONG64 Jain[KB_ROUNDS], MaxMin[KB_ROUNDS];
+    ULONG64 PerCpu[MAXIMUM_PROCESSORS];
+    ULONG64 OwnerChanges, Exclusive;
+    ULONG HandoffCount;
+    ULONG64 Handoff[HANDOFF_POOL];
+} KbTotals[LOCK_KINDS];
 
 static void work(ULONG n)
 {
@@ -52,8 +97,14 @@ static void work(ULONG n)
 
 static void note_acquired(struct per_cpu *me, ULONG cpu)
 {
-    if (Kb.LastOwner != cpu && me->Handoffs < HANDOFF_SAMPLES)
-        me->Handoff[me->Handoffs++] = kbench_begin() - Kb.LastRelease;
+    ULONG last = Kb.LastOwner;
+
+    me->Exclusive++;
+    if (last != NO_OWNER && last != cpu) {
+        me->OwnerChanges++;
+        if (me->Handoffs < HANDOFF_SAMPLES)
+            me->Handoff[me->Handoffs++] = kbench_begin() - Kb.LastRelease;
+    }
     Kb.Counter++;
     work(CS_WORK);
 }
@@ -64,9 +115,52 @@ static void note_releasing(ULONG cpu)
     Kb.LastRelease = kbench_begin();
 }
 
+static void mcs_acquire(struct kb_mcs_node *me)
+{
+    me->Next = NULL;
+    me->Wait = 1;
+    struct kb_mcs_node *prev = __atomic_exchange_n(&Kb.McsTail, me, __ATOMIC_ACQ_REL);  /* xchg */
+    if (prev == NULL)
+        return;
+    __atomic_store_n(&prev->Next, me, __ATOMIC_RELEASE);
+    if (Kb.Kind == MCS_PAUSE) {
+        while (__atomic_load_n(&me->Wait, __ATOMIC_ACQUIRE))
+            cpu_relax();                /* pause on every poll */
+        return;
+    }
+    for (;;) {
+        for (ULONG i = 0; i < KB_BURST; i++)
+            if (!__atomic_load_n(&me->Wait, __ATOMIC_ACQUIRE))
+                return;                 /* a burst of plain loads of our own line */
+        cpu_relax();                    /* then one pause */
+    }
+}
+
+static void mcs_release(struct kb_mcs_node *me)
+{
+    struct kb_mcs_node *next = __atomic_load_n(&me->Next, __ATOMIC_ACQUIRE);
+
+    if (next == NULL) {
+        struct kb_mcs_node *expected = me;
+        if (__atomic_compare_exchange_n(&Kb.McsTail, &expected, NULL, FALSE, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED))     /* lock cmpxchg */
+            return;
+        while ((next = __atomic_load_n(&me->Next, __ATOMIC_ACQUIRE)) == NULL)
+            cpu_relax();
+    }
+    __atomic_store_n(&next->Wait, 0, __ATOMIC_RELEASE);
+}
+
+/* A queue handle alone on its cache line, on the stack. */
+struct kb_own_line_handle {
+    KLOCK_QUEUE_HANDLE Handle;
+    UCHAR Pad[64 - sizeof(KLOCK_QUEUE_HANDLE)];
+} __attribute__((aligned(64)));
+
 static void one_round(struct per_cpu *me, ULONG cpu, ULONG64 i)
 {
     KLOCK_QUEUE_HANDLE handle;
+    struct kb_own_line_handle own;
     BOOLEAN write = Kb.Kind == RW_WRITERS || (Kb.Kind == RW_MIX_90_10 && (i % 10) == 0);
 
     switch (Kb.Kind) {
@@ -86,6 +180,13 @@ static void one_round(struct per_cpu *me, ULONG cpu, ULONG64 i)
         __atomic_store_n(&Kb.TicketServing, ticket + 1, __ATOMIC_RELEASE);
         break;
     }
+    case MCS_PAUSE:
+    case MCS_BURST:
+        mcs_acquire(&KbMcsNodes[cpu]);
+        note_acquired(me, cpu);
+        note_releasing(cpu);
+        mcs_release(&KbMcsNodes[cpu]);
+        break;
     case EXECUTIVE:
         KeAcquireSpinLockAtDpcLevel(&Kb.Lock);
         note_acquired(me, cpu);
@@ -97,6 +198,12 @@ static void one_round(struct per_cpu *me, ULONG cpu, ULONG64 i)
         note_acquired(me, cpu);
         note_releasing(cpu);
         KeReleaseInStackQueuedSpinLockFromDpcLevel(&handle);
+        break;
+    case QUEUED_OWN_LINE:
+        KeAcquireInStackQueuedSpinLockAtDpcLevel(&Kb.Lock, &own.Handle);
+        note_acquired(me, cpu);
+        note_releasing(cpu);
+        KeReleaseInStackQueuedSpinLockFromDpcLevel(&own.Handle);
         break;
     case RW_READERS:
     case RW_WRITERS:
@@ -111,6 +218,8 @@ static void one_round(struct per_cpu *me, ULONG cpu, ULONG64 i)
             work(CS_WORK);
             ExReleaseSpinLockSharedFromDpcLevel(&Kb.RwLock);
         }
+        break;
+    case LOCK_KINDS:
         break;
     }
 }
@@ -133,14 +242,21 @@ static void hammer(void *context)
     KeLowerIrql(old);
 }
 
-static void report(const char *lock)
+static void run(enum lock_kind kind, ULONG round)
 {
     ULONG n = KeQueryActiveProcessorCount(NULL);
     ULONG64 total = 0, sum_sq = 0, max = 0, min = ~0ull;
-    static ULONG64 handoffs[MAXIMUM_PROCESSORS * HANDOFF_SAMPLES];
-    ULONG handoff_count = 0;
-    char metric[64], per_cpu[16 * MAXIMUM_PROCESSORS + 64];
-    size_t used = ksnprintf(per_cpu, sizeof(per_cpu), "\"per_cpu\":[");
+
+    Kb.Kind = kind;
+    Kb.Start = 0;
+    Kb.Counter = 0;
+    Kb.LastOwner = NO_OWNER;
+    for (ULONG c = 0; c < n; c++) {
+        KbCpu[c].Acquisitions = KbCpu[c].OwnerChanges = KbCpu[c].Exclusive = 0;
+        KbCpu[c].Handoffs = 0;
+    }
+    Kb.Deadline = kbench_begin() + KiTscFrequency * RUN_US / 1000000;
+    ktest_run_on_all_cpus(hammer, NULL);
 
     for (ULONG c = 0; c < n; c++) {
         ULONG64 x = KbCpu[c].Acquisitions;
@@ -148,44 +264,60 @@ static void report(const char *lock)
         sum_sq += x * x;
         max = x > max ? x : max;
         min = x < min ? x : min;
-        used += ksnprintf(per_cpu + used, sizeof(per_cpu) - used, "%s%llu", c ? "," : "",
-                          (unsigned long long)x);
-        for (ULONG h = 0; h < KbCpu[c].Handoffs; h++)
-            handoffs[handoff_count++] = KbCpu[c].Handoff[h];
+        KbTotals[kind].PerCpu[c] += x;
+        KbTotals[kind].OwnerChanges += KbCpu[c].OwnerChanges;
+        KbTotals[kind].Exclusive += KbCpu[c].Exclusive;
+        for (ULONG h = 0; h < KbCpu[c].Handoffs && KbTotals[kind].HandoffCount < HANDOFF_POOL; h++)
+            KbTotals[kind].Handoff[KbTotals[kind].HandoffCount++] = KbCpu[c].Handoff[h];
     }
-    ULONG64 jain = sum_sq ? total * total * 1000 / (n * sum_sq) : 0;
-    ULONG64 maxmin = min ? max * 1000 / min : 0;
-    ksnprintf(per_cpu + used, sizeof(per_cpu) - used, "],\"jain\":%llu,\"maxmin\":%llu",
-              (unsigned long long)jain, (unsigned long long)maxmin);
-
-    ksnprintf(metric, sizeof(metric), "contended.%s", lock);
-    kbench_report_extra(metric, "acq/s", total * 1000000 / RUN_US, per_cpu);
-    if (handoff_count) {
-        ksnprintf(metric, sizeof(metric), "handoff.%s", lock);
-        kbench_report(metric, "ticks", handoffs, handoff_count, "floor.cacheline_pingpong");
-    }
+    KbTotals[kind].Rate[round] = total * 1000000 / RUN_US;
+    KbTotals[kind].Jain[round] = sum_sq ? total * total * 1000 / (n * sum_sq) : 0;
+    KbTotals[kind].MaxMin[round] = min ? max * 1000 / min : 0;
 }
 
-static void run(enum lock_kind kind, const char *name)
+static ULONG64 median(ULONG64 *v, ULONG count)
 {
-    Kb.Kind = kind;
-    Kb.Start = 0;
-    Kb.Counter = 0;
-    Kb.LastOwner = ~0u;
-    for (ULONG c = 0; c < MAXIMUM_PROCESSORS; c++)
-        KbCpu[c].Acquisitions = KbCpu[c].Handoffs = 0;
-    Kb.Deadline = kbench_begin() + KiTscFrequency * RUN_US / 1000000;
-    ktest_run_on_all_cpus(hammer, NULL);
-    report(name);
+    for (ULONG i = 1; i < count; i++)   /* insertion sort: count is KB_ROUNDS */
+        for (ULONG j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            ULONG64 t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return v[count / 2];
+}
+
+static void report(enum lock_kind kind)
+{
+    ULONG n = KeQueryActiveProcessorCount(NULL);
+    char metric[64], extra[24 * (MAXIMUM_PROCESSORS + KB_ROUNDS) + 96];
+    size_t used = ksnprintf(extra, sizeof(extra), "\"per_cpu\":[");
+
+    for (ULONG c = 0; c < n; c++)
+        used += ksnprintf(extra + used, sizeof(extra) - used, "%s%llu", c ? "," : "",
+                          (unsigned long long)KbTotals[kind].PerCpu[c]);
+    used += ksnprintf(extra + used, sizeof(extra) - used, "],\"rounds\":[");
+    for (ULONG r = 0; r < KB_ROUNDS; r++)
+        used += ksnprintf(extra + used, sizeof(extra) - used, "%s%llu", r ? "," : "",
+                          (unsigned long long)KbTotals[kind].Rate[r]);
+    ULONG64 exclusive = KbTotals[kind].Exclusive;
+    ksnprintf(extra + used, sizeof(extra) - used,
+              "],\"jain\":%llu,\"maxmin\":%llu,\"owner_changes\":%llu",
+              (unsigned long long)median(KbTotals[kind].Jain, KB_ROUNDS),
+              (unsigned long long)median(KbTotals[kind].MaxMin, KB_ROUNDS),
+              (unsigned long long)(exclusive ? KbTotals[kind].OwnerChanges * 1000 / exclusive : 0));
+
+    ksnprintf(metric, sizeof(metric), "contended.%s", KbLockNames[kind]);
+    kbench_report_samples_extra(metric, "acq/s", KbTotals[kind].Rate, KB_ROUNDS, NULL, extra);
+    ksnprintf(metric, sizeof(metric), "handoff.%s", KbLockNames[kind]);
+    kbench_report(metric, "ticks", KbTotals[kind].Handoff, KbTotals[kind].HandoffCount,
+                  "floor.cacheline_pingpong");     /* nothing with one CPU: no handoffs */
 }
 
 KBENCH(contended_locks)
 {
-    run(TAS, "baseline_test_and_set");
-    run(TICKET, "baseline_ticket");
-    run(EXECUTIVE, "executive");
-    run(QUEUED, "instack_queued");
-    run(RW_READERS, "rw_all_readers");
-    run(RW_WRITERS, "rw_all_writers");
-    run(RW_MIX_90_10, "rw_90_readers_10_writers");
+    for (ULONG round = 0; round < KB_ROUNDS; round++)
+        for (ULONG kind = 0; kind < LOCK_KINDS; kind++)
+            run((enum lock_kind)kind, round);
+    for (ULONG kind = 0; kind < LOCK_KINDS; kind++)
+        report((enum lock_kind)kind);
 }

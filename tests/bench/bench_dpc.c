@@ -1,0 +1,242 @@
+/*
+ * bench_dpc.c - what a DPC costs: the latency from KeInsertQueueDpc to the
+ * routine's first instruction, on the inserting CPU and on another one, per
+ * importance; how many DPCs a CPU's queue runs per second; the round trip
+ * of the two generic calls.
+ *
+ *   dpc.latency.same_cpu.<importance>    CPU 0 at PASSIVE_LEVEL inserts an
+ *                                        untargeted DPC; floor.self_ipi
+ *   dpc.latency.other_cpu.<importance>   CPU 0 inserts a DPC aimed at CPU 1,
+ *                                        which is idle (halted);
+ *                                        floor.ipi_one_way
+ *   dpc.throughput.one_cpu               a DPC that queues itself again,
+ *                                        KB_REQUEUES times, on CPU 0 alone
+ *   dpc.throughput.all_cpus              the same on every CPU at once:
+ *                                        DPCs per second per CPU
+ *   generic_call.dpc / generic_call.ipi  KeGenericCallDpc / KeIpiGenericCall
+ *                                        with an empty routine, call to return
+ *   dpc.insert_remove_no_request,        two parts of the same-CPU latency
+ *   floor.apic_irr_read                  (dpc_insert_parts)
+ *
+ * By design (WDK: Organization of DPC Queues, docs/dpc.md) a Low or Medium
+ * DPC aimed at another CPU sends no IPI: it waits for that CPU's next clock
+ * tick (1 ms).  A Low DPC on the inserting CPU runs at once only while the
+ * CPU's DPC request rate is below MinimumDpcRate; otherwise it too waits
+ * for the tick.  Those medians measure the tick, not a defect.
+ */
+#include "wdm.h"
+#include "kbench.h"
+#include "ktest.h"
+#include "printf.h"
+#include "kernel/pcr.h"
+#include "kernel/vectors.h"
+#include "arch/x86_64/apic.h"
+#include "arch/x86_64/calibrate.h"
+
+#define KB_SETTLE_US    50              /* between samples: the target goes back to hlt */
+#define KB_REQUEUES     2000            /* DPCs per throughput run */
+#define KB_RUNS         9               /* throughput runs */
+
+static ULONG64 KbSamples[KBENCH_SAMPLES];
+static KDPC KbDpc;
+static volatile ULONG64 KbStartedAt;
+
+/* Spin on the TSC alone (no pause: see bench_floors.c). */
+static void settle(void)
+{
+    ULONG64 until = kbench_begin() + KiTscFrequency * KB_SETTLE_US / 1000000;
+
+    while (kbench_begin() < until)
+        ;
+}
+
+static VOID NTAPI stamp_start(PKDPC Dpc, PVOID Context, PVOID Argument1, PVOID Argument2)
+{
+    UNREFERENCED_PARAMETER(Dpc);
+    UNREFERENCED_PARAMETER(Context);
+    UNREFERENCED_PARAMETER(Argument1);
+    UNREFERENCED_PARAMETER(Argument2);
+    KbStartedAt = kbench_begin();
+}
+
+static const struct {
+    KDPC_IMPORTANCE Importance;
+    const char *Name;
+} KbImportances[] = {
+    { LowImportance, "low" },
+    { MediumImportance, "medium" },
+    { MediumHighImportance, "medium_high" },
+    { HighImportance, "high" },
+};
+
+/* Insert to routine start, at PASSIVE_LEVEL on CPU 0; target -1 = none. */
+static void time_latency(KDPC_IMPORTANCE importance, LONG target)
+{
+    KeInitializeDpc(&KbDpc, stamp_start, NULL);
+    KeSetImportanceDpc(&KbDpc, importance);
+    if (target >= 0)
+        KeSetTargetProcessorDpc(&KbDpc, (CCHAR)target);
+    for (ULONG s = 0; s < KBENCH_WARMUP + KBENCH_SAMPLES; s++) {
+        settle();
+        KbStartedAt = 0;
+        ULONG64 t0 = kbench_begin();
+        KeInsertQueueDpc(&KbDpc, NULL, NULL);
+        while (__atomic_load_n(&KbStartedAt, __ATOMIC_ACQUIRE) == 0)
+            ;                           /* bare loads, as the IPI floors wait */
+        if (s >= KBENCH_WARMUP)
+            KbSamples[s - KBENCH_WARMUP] = KbStartedAt - t0;
+    }
+    KeFlushQueuedDpcs();                /* nothing of ours left running anywhere */
+}
+
+/* Where same-CPU latency goes beyond the self-IPI: the queue bookkeeping
+ * (insert + remove at DISPATCH_LEVEL, where after the first insert a
+ * request is already pending and none is sent) and the IRR read with which
+ * KeInsertQueueDpc makes sure its self-IPI is pending before it returns. */
+KBENCH(dpc_insert_parts)
+{
+    KeInitializeDpc(&KbDpc, stamp_start, NULL);
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    KeInsertQueueDpc(&KbDpc, NULL, NULL);       /* this one requests the interrupt */
+    KeRemoveQueueDpc(&KbDpc);
+    KBENCH_TIME(KbSamples, {
+        KeInsertQueueDpc(&KbDpc, NULL, NULL);
+        KeRemoveQueueDpc(&KbDpc);
+    });
+    KeLowerIrql(old);                           /* the pending 0x2F finds an empty queue */
+    kbench_report("dpc.insert_remove_no_request", "ticks", KbSamples, KBENCH_SAMPLES, NULL);
+
+    KBENCH_TIME(KbSamples, (void)KiApicIsPending(KI_VECTOR_DPC));
+    kbench_report("floor.apic_irr_read", "ticks", KbSamples, KBENCH_SAMPLES, NULL);
+}
+
+KBENCH(dpc_latency)
+{
+    char metric[64];
+
+    for (ULONG i = 0; i < sizeof(KbImportances) / sizeof(KbImportances[0]); i++) {
+        time_latency(KbImportances[i].Importance, -1);
+        ksnprintf(metric, sizeof(metric), "dpc.latency.same_cpu.%s", KbImportances[i].Name);
+        kbench_report(metric, "ticks", KbSamples, KBENCH_SAMPLES, "floor.self_ipi");
+    }
+    if (KeQueryActiveProcessorCount(NULL) < 2)
+        return;
+    for (ULONG i = 0; i < sizeof(KbImportances) / sizeof(KbImportances[0]); i++) {
+        time_latency(KbImportances[i].Importance, 1);
+        ksnprintf(metric, sizeof(metric), "dpc.latency.other_cpu.%s", KbImportances[i].Name);
+        kbench_report(metric, "ticks", KbSamples, KBENCH_SAMPLES, "floor.ipi_one_way");
+    }
+}
+
+/* Throughput: a DPC that queues itself again until its count runs out.
+ * The first insert (at PASSIVE_LEVEL) requests the DISPATCH_LEVEL
+ * interrupt; every later one happens inside the drain loop, which picks it
+ * up without another interrupt. */
+static struct kb_requeue {
+    KDPC Dpc;
+    volatile ULONG Remaining;
+    ULONG64 Start, End;
+    ULONG64 Rate[KB_RUNS];              /* DPCs per second, one per run */
+} KbRequeue[MAXIMUM_PROCESSORS] __attribute__((aligned(64)));
+
+static VOID NTAPI requeue(PKDPC Dpc, PVOID Context, PVOID Argument1, PVOID Argument2)
+{
+    struct kb_requeue *r = Context;
+
+    UNREFERENCED_PARAMETER(Argument1);
+    UNREFERENCED_PARAMETER(Argument2);
+    if (--r->Remaining != 0)
+        KeInsertQueueDpc(Dpc, NULL, NULL);
+    else
+        r->End = kbench_end();
+}
+
+static void requeue_runs(void *context)
+{
+    struct kb_requeue *r = &KbRequeue[KeGetCurrentProcessorNumber()];
+
+    UNREFERENCED_PARAMETER(context);
+    KeInitializeDpc(&r->Dpc, requeue, r);
+    for (ULONG run = 0; run < KB_RUNS; run++) {
+        r->Remaining = KB_REQUEUES;
+        r->End = 0;
+        r->Start = kbench_begin();
+        KeInsertQueueDpc(&r->Dpc, NULL, NULL);     /* at PASSIVE: all of them run here */
+        while (__atomic_load_n(&r->End, __ATOMIC_ACQUIRE) == 0)
+            ;
+        r->Rate[run] = KiTscFrequency * KB_REQUEUES / (r->End - r->Start);
+    }
+}
+
+KBENCH(dpc_throughput)
+{
+    ULONG n = KeQueryActiveProcessorCount(NULL);
+    ULONG64 rates[KB_RUNS], per_cpu_median[MAXIMUM_PROCESSORS];
+    char extra[24 * MAXIMUM_PROCESSORS + 32];
+
+    requeue_runs(NULL);
+    for (ULONG run = 0; run < KB_RUNS; run++)
+        rates[run] = KbRequeue[0].Rate[run];
+    kbench_report("dpc.throughput.one_cpu", "dpc/s", rates, KB_RUNS, NULL);
+
+    ktest_run_on_all_cpus(requeue_runs, NULL);
+    size_t used = ksnprintf(extra, sizeof(extra), "\"per_cpu\":[");
+    for (ULONG c = 0; c < n; c++) {
+        for (ULONG run = 0; run < KB_RUNS; run++)
+            rates[run] = KbRequeue[c].Rate[run];
+        for (ULONG i = 1; i < KB_RUNS; i++)         /* the median of this CPU's runs */
+            for (ULONG j = i; j > 0 && rates[j - 1] > rates[j]; j--) {
+                ULONG64 t = rates[j];
+                rates[j] = rates[j - 1];
+                rates[j - 1] = t;
+            }
+        per_cpu_median[c] = rates[KB_RUNS / 2];
+        used += ksnprintf(extra + used, sizeof(extra) - used, "%s%llu", c ? "," : "",
+                          (unsigned long long)per_cpu_median[c]);
+    }
+    ksnprintf(extra + used, sizeof(extra) - used, "]");
+    kbench_report_samples_extra("dpc.throughput.all_cpus", "dpc/s", per_cpu_median, n, NULL,
+                                extra);
+}
+
+/* The generic calls, from PASSIVE_LEVEL on CPU 0 with the others idle. */
+static VOID NTAPI generic_routine(PKDPC Dpc, PVOID Context, PVOID Argument1, PVOID Argument2)
+{
+    UNREFERENCED_PARAMETER(Dpc);
+    UNREFERENCED_PARAMETER(Context);
+    UNREFERENCED_PARAMETER(Argument2);
+    KeSignalCallDpcDone(Argument1);
+}
+
+static ULONG_PTR NTAPI ipi_worker(ULONG_PTR Argument)
+{
+    return Argument;
+}
+
+KBENCH(generic_call)
+{
+    BOOLEAN one = KeQueryActiveProcessorCount(NULL) == 1;
+
+    for (ULONG s = 0; s < KBENCH_WARMUP + KBENCH_SAMPLES; s++) {
+        settle();
+        ULONG64 t0 = kbench_begin();
+        KeGenericCallDpc(generic_routine, NULL);
+        ULONG64 t1 = kbench_end();
+        if (s >= KBENCH_WARMUP)
+            KbSamples[s - KBENCH_WARMUP] = t1 - t0;
+    }
+    kbench_report("generic_call.dpc", "ticks", KbSamples, KBENCH_SAMPLES,
+                  one ? "floor.self_ipi" : "floor.ipi_one_way");
+
+    for (ULONG s = 0; s < KBENCH_WARMUP + KBENCH_SAMPLES; s++) {
+        settle();
+        ULONG64 t0 = kbench_begin();
+        KeIpiGenericCall(ipi_worker, 0);
+        ULONG64 t1 = kbench_end();
+        if (s >= KBENCH_WARMUP)
+            KbSamples[s - KBENCH_WARMUP] = t1 - t0;
+    }
+    /* With one CPU no IPI is sent: there is no floor to compare with. */
+    kbench_report("generic_call.ipi", "ticks", KbSamples, KBENCH_SAMPLES,
+                  one ? NULL : "floor.ipi_one_way");
+}
