@@ -27,7 +27,6 @@ BUILD_KIND := free
 else
 BUILD_KIND := checked
 endif
-BUILD := build/$(BUILD_KIND)
 
 # The compiler: host gcc by default, $(CROSS)gcc for a cross toolchain, or
 # CC=clang, which cross-compiles with --target.  ?= doesn't work for CC
@@ -42,6 +41,8 @@ IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -q clang && echo 1)
 ifeq ($(IS_CLANG),1)
 TARGET_FLAGS := --target=x86_64-unknown-elf
 endif
+# Objects of different compilers must not mix: clang builds get their own tree.
+BUILD := build/$(BUILD_KIND)$(if $(IS_CLANG),-clang)
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
@@ -136,6 +137,7 @@ test-host:
 
 test-kernel: all
 	$(Q)sh scripts/need.sh test
+	$(Q)NM=$(NM) sh scripts/check-exports.sh $(BUILD)/kernel.elf
 	$(Q)python3 tests/runner.py --iso $(BUILD)/kernel.iso --smp "$(TEST_SMP)" \
 		--neg-smp "$(NEG_SMP)" --accel "$(ACCEL)" --log-dir $(BUILD)/test-logs --label $(BUILD_KIND)
 
