@@ -96,7 +96,7 @@ def tidy(metrics, header, nproc):
             m["ratio_inline"] = ratio(m, by_name, "inline_floor")
         for key in ("jain", "maxmin", "owner_changes"):
             if key in m:
-                m[key] = m[key] / 1000
+                m[key] = m[key] / 1000 if m[key] >= 0 else None    # max/min -1: a CPU got none
         m["tsc_hz"] = header["tsc_hz"]
         note = NOTES.get(m["name"], "")
         if m["name"] == "generic_call.ipi" and m["vcpus"] == 1:
@@ -141,7 +141,8 @@ def print_tables(results):
                 line += f" {fmt_ratio(m.get('ratio_inline')):>6}"
             if fair:
                 if "jain" in m:
-                    line += f" {m['jain']:>6.3f} {m['maxmin']:>8.2f} {m.get('owner_changes', 0):>6.2f}"
+                    maxmin = f"{m['maxmin']:.2f}" if m["maxmin"] is not None else "inf"
+                    line += f" {m['jain']:>6.3f} {maxmin:>8} {m.get('owner_changes', 0):>6.2f}"
                 else:
                     line += f" {'':>6} {'':>8} {'':>6}"
             tail = m.get("floor") or ""
@@ -200,8 +201,9 @@ def goals(results):
             continue
         add(f"{what}, contended: Jain's index", 2, f"{q['jain']:.3f}", ">= 0.99",
             q["jain"] >= 0.99)
-        add(f"{what}, contended: max/min", 2, f"{q['maxmin']:.2f}", "<= 1.1",
-            q["maxmin"] <= 1.1)
+        maxmin = q["maxmin"]
+        add(f"{what}, contended: max/min", 2, f"{maxmin:.2f}" if maxmin is not None else "inf",
+            "<= 1.1", maxmin is not None and maxmin <= 1.1)
         if tas:
             r = q["median"] / tas["median"]
             add(f"{what} / test-and-set throughput", 2, f"{r:.2f}x", ">= 0.9x", r >= 0.9,
@@ -255,7 +257,7 @@ def plot(results, out, png, title, ylabel, select, scale=lambda m: m["median"], 
     series = {}
     for m in results:
         label = select(m)
-        if label:
+        if label and m["median"] > 0:       # a log scale has no 0
             series.setdefault(label, []).append((m["vcpus"], scale(m)))
     if not series or not shutil.which("gnuplot"):
         return None
@@ -273,6 +275,7 @@ def plot(results, out, png, title, ylabel, select, scale=lambda m: m["median"], 
                   f"set title '{title}'\nset xlabel 'vCPUs'\nset ylabel '{ylabel}'\n"
                   f"set xtics ({', '.join(str(x) for x in xs)})\nset xrange [0.5:{xs[-1] + 0.5}]\n"
                   f"set key outside right\nset grid\nset logscale y\n"
+                  f"set offsets 0, 0, graph 0.05, graph 0.05\n"
                   f"plot " + ", ".join(plots) + "\n")
         subprocess.run(["gnuplot"], input=script, text=True, check=True)
     return os.path.join(out, png)

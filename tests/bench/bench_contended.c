@@ -6,7 +6,7 @@
  * slow phases of the host hit them alike; every round's rate is in the
  * JSON), each CPU's count (all rounds), Jain's
  * fairness index (sum x)^2 / (n sum x^2) and max/min (both x1000, the
- * median over the rounds), the share of exclusive acquisitions that took
+ * median over the rounds; max/min -1 when a CPU got no acquisition), the share of exclusive acquisitions that took
  * the lock from another CPU (owner changes, x1000), and the handoff
  * latency, from one CPU's release to another CPU's acquire, p50/p99.
  *
@@ -32,7 +32,7 @@
 #include "arch/x86_64/cpu.h"
 
 #define RUN_US          5000            /* per lock, round and vCPU count */
-#define KB_ROUNDS       11
+#define KB_ROUNDS       21
 #define HANDOFF_SAMPLES 128             /* per CPU and round */
 #define HANDOFF_POOL    4096            /* per lock, all rounds */
 #define CS_WORK         8
@@ -57,8 +57,8 @@ struct kb_mcs_node {
 
 static struct {
     enum lock_kind Kind;
-    volatile LONG Start;                /* the CPUs begin together */
-    ULONG64 Deadline;
+    volatile LONG Arrived;              /* the CPUs begin together: */
+    volatile ULONG64 Deadline;          /* set by the last to arrive, 0 until then */
     volatile LONG64 TasWord __attribute__((aligned(64)));
     volatile ULONG TicketNext, TicketServing;
     struct kb_mcs_node *volatile McsTail;
@@ -231,10 +231,16 @@ static void hammer(void *context)
 
     UNREFERENCED_PARAMETER(context);
     KIRQL old = KeRaiseIrqlToDpcLevel();
-    __atomic_fetch_add(&Kb.Start, 1, __ATOMIC_ACQ_REL);
-    while (__atomic_load_n(&Kb.Start, __ATOMIC_ACQUIRE) < (LONG)KeQueryActiveProcessorCount(NULL))
+    /* The clock starts when the last CPU arrives: waking a halted vCPU can
+     * take milliseconds under TCG, and a round must not count that. */
+    if (__atomic_add_fetch(&Kb.Arrived, 1, __ATOMIC_ACQ_REL) ==
+        (LONG)KeQueryActiveProcessorCount(NULL))
+        __atomic_store_n(&Kb.Deadline, kbench_begin() + KiTscFrequency * RUN_US / 1000000,
+                         __ATOMIC_RELEASE);
+    ULONG64 deadline;
+    while ((deadline = __atomic_load_n(&Kb.Deadline, __ATOMIC_ACQUIRE)) == 0)
         cpu_relax();
-    for (ULONG64 i = 0; kbench_begin() < Kb.Deadline; i++) {
+    for (ULONG64 i = 0; kbench_begin() < deadline; i++) {
         one_round(me, cpu, i);
         me->Acquisitions++;
         work(OUTSIDE_WORK);
@@ -248,14 +254,14 @@ static void run(enum lock_kind kind, ULONG round)
     ULONG64 total = 0, sum_sq = 0, max = 0, min = ~0ull;
 
     Kb.Kind = kind;
-    Kb.Start = 0;
+    Kb.Arrived = 0;
+    Kb.Deadline = 0;
     Kb.Counter = 0;
     Kb.LastOwner = NO_OWNER;
     for (ULONG c = 0; c < n; c++) {
         KbCpu[c].Acquisitions = KbCpu[c].OwnerChanges = KbCpu[c].Exclusive = 0;
         KbCpu[c].Handoffs = 0;
     }
-    Kb.Deadline = kbench_begin() + KiTscFrequency * RUN_US / 1000000;
     ktest_run_on_all_cpus(hammer, NULL);
 
     for (ULONG c = 0; c < n; c++) {
@@ -272,7 +278,7 @@ static void run(enum lock_kind kind, ULONG round)
     }
     KbTotals[kind].Rate[round] = total * 1000000 / RUN_US;
     KbTotals[kind].Jain[round] = sum_sq ? total * total * 1000 / (n * sum_sq) : 0;
-    KbTotals[kind].MaxMin[round] = min ? max * 1000 / min : 0;
+    KbTotals[kind].MaxMin[round] = min ? max * 1000 / min : ~0ull;     /* ~0: a CPU got none */
 }
 
 static ULONG64 median(ULONG64 *v, ULONG count)
@@ -300,10 +306,11 @@ static void report(enum lock_kind kind)
         used += ksnprintf(extra + used, sizeof(extra) - used, "%s%llu", r ? "," : "",
                           (unsigned long long)KbTotals[kind].Rate[r]);
     ULONG64 exclusive = KbTotals[kind].Exclusive;
+    ULONG64 maxmin = median(KbTotals[kind].MaxMin, KB_ROUNDS);
     ksnprintf(extra + used, sizeof(extra) - used,
-              "],\"jain\":%llu,\"maxmin\":%llu,\"owner_changes\":%llu",
+              "],\"jain\":%llu,\"maxmin\":%lld,\"owner_changes\":%llu",
               (unsigned long long)median(KbTotals[kind].Jain, KB_ROUNDS),
-              (unsigned long long)median(KbTotals[kind].MaxMin, KB_ROUNDS),
+              maxmin == ~0ull ? -1ll : (long long)maxmin,           /* -1: infinite */
               (unsigned long long)(exclusive ? KbTotals[kind].OwnerChanges * 1000 / exclusive : 0));
 
     ksnprintf(metric, sizeof(metric), "contended.%s", KbLockNames[kind]);

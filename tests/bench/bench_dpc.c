@@ -15,8 +15,9 @@
  *                                        DPCs per second per CPU
  *   generic_call.dpc / generic_call.ipi  KeGenericCallDpc / KeIpiGenericCall
  *                                        with an empty routine, call to return
- *   dpc.insert_remove_no_request,        two parts of the same-CPU latency
- *   floor.apic_irr_read                  (dpc_insert_parts)
+ *   dpc.part.insert_with_request,        the two halves of the same-CPU
+ *   dpc.part.lower_to_routine,           latency, and the request the
+ *   dpc.part.request_interrupt           insert makes (dpc_insert_parts)
  *
  * By design (WDK: Organization of DPC Queues, docs/dpc.md) a Low or Medium
  * DPC aimed at another CPU sends no IPI: it waits for that CPU's next clock
@@ -28,6 +29,7 @@
 #include "kbench.h"
 #include "ktest.h"
 #include "printf.h"
+#include "kernel/interrupt.h"
 #include "kernel/pcr.h"
 #include "kernel/vectors.h"
 #include "arch/x86_64/apic.h"
@@ -89,22 +91,46 @@ static void time_latency(KDPC_IMPORTANCE importance, LONG target)
     KeFlushQueuedDpcs();                /* nothing of ours left running anywhere */
 }
 
-/* Where same-CPU latency goes beyond the self-IPI: the queue bookkeeping
- * (insert + remove at DISPATCH_LEVEL, where after the first insert a
- * request is already pending and none is sent) and the IRR read with which
- * KeInsertQueueDpc makes sure its self-IPI is pending before it returns. */
+/* Where same-CPU latency goes beyond the self-IPI, in two halves, at
+ * DISPATCH_LEVEL so that the DPC waits: KeInsertQueueDpc itself (queue
+ * lock, bookkeeping, the self-IPI and the IRR read that makes sure it is
+ * pending), then from the KeLowerIrql that unmasks the 0x2F request to the
+ * routine's start (interrupt entry, the dispatcher's CR8 writes and EOI,
+ * the switch to the DPC stack, the drain loop).  And one IRR read alone. */
+static ULONG64 KbLowerSamples[KBENCH_SAMPLES];
+
 KBENCH(dpc_insert_parts)
 {
     KeInitializeDpc(&KbDpc, stamp_start, NULL);
-    KIRQL old = KeRaiseIrqlToDpcLevel();
-    KeInsertQueueDpc(&KbDpc, NULL, NULL);       /* this one requests the interrupt */
-    KeRemoveQueueDpc(&KbDpc);
-    KBENCH_TIME(KbSamples, {
+    for (ULONG s = 0; s < KBENCH_WARMUP + KBENCH_SAMPLES; s++) {
+        KbStartedAt = 0;
+        KIRQL old = KeRaiseIrqlToDpcLevel();
+        ULONG64 t0 = kbench_begin();
         KeInsertQueueDpc(&KbDpc, NULL, NULL);
-        KeRemoveQueueDpc(&KbDpc);
-    });
-    KeLowerIrql(old);                           /* the pending 0x2F finds an empty queue */
-    kbench_report("dpc.insert_remove_no_request", "ticks", KbSamples, KBENCH_SAMPLES, NULL);
+        ULONG64 t1 = kbench_end();
+        ULONG64 t2 = kbench_begin();
+        KeLowerIrql(old);                       /* the DPC runs here */
+        if (s >= KBENCH_WARMUP) {
+            KbSamples[s - KBENCH_WARMUP] = t1 - t0;
+            KbLowerSamples[s - KBENCH_WARMUP] = KbStartedAt - t2;
+        }
+    }
+    kbench_report("dpc.part.insert_with_request", "ticks", KbSamples, KBENCH_SAMPLES, NULL);
+    kbench_report("dpc.part.lower_to_routine", "ticks", KbLowerSamples, KBENCH_SAMPLES,
+                  "floor.self_ipi");
+
+    /* The request alone, as the insert makes it: ICR write, delivery-status
+     * read, IRR read.  The 0x2F it leaves pending finds an empty queue. */
+    for (ULONG s = 0; s < KBENCH_WARMUP + KBENCH_SAMPLES; s++) {
+        KIRQL old = KeRaiseIrqlToDpcLevel();
+        ULONG64 t0 = kbench_begin();
+        KiRequestSoftwareInterrupt(DISPATCH_LEVEL);
+        ULONG64 t1 = kbench_end();
+        KeLowerIrql(old);
+        if (s >= KBENCH_WARMUP)
+            KbSamples[s - KBENCH_WARMUP] = t1 - t0;
+    }
+    kbench_report("dpc.part.request_interrupt", "ticks", KbSamples, KBENCH_SAMPLES, NULL);
 
     KBENCH_TIME(KbSamples, (void)KiApicIsPending(KI_VECTOR_DPC));
     kbench_report("floor.apic_irr_read", "ticks", KbSamples, KBENCH_SAMPLES, NULL);
