@@ -128,6 +128,15 @@ KTEST_BUGCHECK(spinlock_misuse_for_dpc_release_not_at_dispatch,
     KeReleaseSpinLockForDpc(&KtLock, old);
 }
 
+/* ForDpc raises only from below DISPATCH_LEVEL; above it, the raise it would
+ * do is a raise to a lower level. */
+KTEST_BUGCHECK(spinlock_misuse_for_dpc_acquire_above_dispatch, IRQL_NOT_GREATER_OR_EQUAL)
+{
+    ktest_expect_bugcheck(KT_P(CLOCK_LEVEL), KT_P(DISPATCH_LEVEL), KT_P(&KtLock), KT_ANY);
+    KfRaiseIrql(CLOCK_LEVEL);
+    (void)KeAcquireSpinLockForDpc(&KtLock);
+}
+
 /* The seed: "It is an error to call KeReleaseSpinLockFromDpcLevel if the
  * specified spin lock was acquired by calling KeAcquireSpinLock because the
  * caller's original IRQL is not restored."  Caught at the next lowering:
@@ -294,6 +303,30 @@ KTEST_BUGCHECK(spinlock_misuse_queued_acquire_above_dispatch, IRQL_NOT_GREATER_O
     KeAcquireInStackQueuedSpinLock(&KtLock, &handle);
 }
 
+/* The handle looks like an owner's, so only the IRQL is wrong.  P3: the lock
+ * (the entry's Lock field without its state bits). */
+KTEST_BUGCHECK(spinlock_misuse_queued_from_dpc_level_below_dispatch, IRQL_NOT_GREATER_OR_EQUAL)
+{
+    KLOCK_QUEUE_HANDLE handle;
+
+    ktest_expect_bugcheck(KT_P(APC_LEVEL), KT_P(DISPATCH_LEVEL), KT_P(&KtLock), KT_ANY);
+    handle.LockQueue.Next = NULL;
+    handle.LockQueue.Lock = (PKSPIN_LOCK)((ULONG_PTR)&KtLock | LOCK_QUEUE_OWNER);
+    handle.OldIrql = PASSIVE_LEVEL;
+    KtLock = (ULONG_PTR)&handle.LockQueue;
+    KfRaiseIrql(APC_LEVEL);
+    KeReleaseInStackQueuedSpinLockFromDpcLevel(&handle);
+}
+
+KTEST_BUGCHECK(spinlock_misuse_queued_for_dpc_acquire_above_dispatch, IRQL_NOT_GREATER_OR_EQUAL)
+{
+    KLOCK_QUEUE_HANDLE handle;
+
+    ktest_expect_bugcheck(KT_P(CLOCK_LEVEL), KT_P(DISPATCH_LEVEL), KT_P(&KtLock), KT_ANY);
+    KfRaiseIrql(CLOCK_LEVEL);
+    KeAcquireInStackQueuedSpinLockForDpc(&KtLock, &handle);
+}
+
 KTEST_BUGCHECK(spinlock_misuse_queued_from_dpc_level_release_of_raising_acquire,
                IRQL_UNEXPECTED_VALUE)
 {
@@ -325,6 +358,53 @@ KTEST_BUGCHECK(spinlock_misuse_numbered_release_not_at_dispatch,
                           KT_P(PASSIVE_LEVEL));
     kt_ensure_lock_queues();
     IoReleaseCancelSpinLock(PASSIVE_LEVEL);     /* never acquired */
+}
+
+/* At DISPATCH_LEVEL (below it, the IRQL check comes first: 0xC4 / 0x36).
+ * P1 the global word, P2 this CPU's entry's Lock field: the same address,
+ * without OWNER. */
+KTEST_BUGCHECK(spinlock_misuse_numbered_release_not_held, SPIN_LOCK_NOT_OWNED)
+{
+    kt_ensure_lock_queues();
+    PKSPIN_LOCK_QUEUE entry = &KeGetCurrentPrcb()->LockQueue[LockQueueUnusedSpare0];
+
+    ktest_expect_bugcheck(KT_P(entry->Lock), KT_P(entry->Lock), CPU0, KT_ANY);
+    KeRaiseIrqlToDpcLevel();
+    KeReleaseQueuedSpinLock(LockQueueUnusedSpare0, PASSIVE_LEVEL);     /* never acquired */
+}
+
+/* The raising numbered forms above their level: 0x09 like the in-stack ones
+ * (not KeAcquireSpinLock's 0xC4 / 0x42); P3 the number's global word. */
+KTEST_BUGCHECK(spinlock_misuse_numbered_acquire_above_dispatch, IRQL_NOT_GREATER_OR_EQUAL)
+{
+    kt_ensure_lock_queues();
+    PKSPIN_LOCK_QUEUE entry = &KeGetCurrentPrcb()->LockQueue[LockQueueUnusedSpare0];
+
+    ktest_expect_bugcheck(KT_P(CLOCK_LEVEL), KT_P(DISPATCH_LEVEL), KT_P(entry->Lock), KT_ANY);
+    KfRaiseIrql(CLOCK_LEVEL);
+    (void)KeAcquireQueuedSpinLock(LockQueueUnusedSpare0);
+}
+
+KTEST_BUGCHECK(spinlock_misuse_numbered_raise_to_synch_above_synch, IRQL_NOT_GREATER_OR_EQUAL)
+{
+    kt_ensure_lock_queues();
+    PKSPIN_LOCK_QUEUE entry = &KeGetCurrentPrcb()->LockQueue[LockQueueUnusedSpare1];
+
+    ktest_expect_bugcheck(KT_P(HIGH_LEVEL), KT_P(SYNCH_LEVEL), KT_P(entry->Lock), KT_ANY);
+    KfRaiseIrql(HIGH_LEVEL);
+    (void)KeAcquireQueuedSpinLockRaiseToSynch(LockQueueUnusedSpare1);
+}
+
+KTEST_BUGCHECK(spinlock_misuse_numbered_try_above_dispatch, IRQL_NOT_GREATER_OR_EQUAL)
+{
+    KIRQL old;
+
+    kt_ensure_lock_queues();
+    PKSPIN_LOCK_QUEUE entry = &KeGetCurrentPrcb()->LockQueue[LockQueueUnusedSpare0];
+
+    ktest_expect_bugcheck(KT_P(CLOCK_LEVEL), KT_P(DISPATCH_LEVEL), KT_P(entry->Lock), KT_ANY);
+    KfRaiseIrql(CLOCK_LEVEL);
+    (void)KeTryToAcquireQueuedSpinLock(LockQueueUnusedSpare0, &old);
 }
 
 /* ---- Reader/writer spin locks ------------------------------------------- */
@@ -371,6 +451,61 @@ KTEST_BUGCHECK(spinlock_misuse_rw_at_dpc_level_below_dispatch, IRQL_NOT_GREATER_
 {
     ktest_expect_bugcheck(KT_P(PASSIVE_LEVEL), KT_P(DISPATCH_LEVEL), KT_P(&KtRwLock), KT_ANY);
     ExAcquireSpinLockSharedAtDpcLevel(&KtRwLock);
+}
+
+KTEST_BUGCHECK(spinlock_misuse_rw_shared_from_dpc_level_below_dispatch,
+               IRQL_NOT_GREATER_OR_EQUAL)
+{
+    ktest_expect_bugcheck(KT_P(APC_LEVEL), KT_P(DISPATCH_LEVEL), KT_P(&KtRwLock), KT_ANY);
+    KtRwLock = 1;                               /* a reader inside */
+    KfRaiseIrql(APC_LEVEL);
+    ExReleaseSpinLockSharedFromDpcLevel(&KtRwLock);
+}
+
+KTEST_BUGCHECK(spinlock_misuse_rw_exclusive_from_dpc_level_below_dispatch,
+               IRQL_NOT_GREATER_OR_EQUAL)
+{
+    ktest_expect_bugcheck(KT_P(APC_LEVEL), KT_P(DISPATCH_LEVEL), KT_P(&KtRwLock), KT_ANY);
+    KtRwLock = (LONG)0x80000000;                /* a writer inside */
+    KfRaiseIrql(APC_LEVEL);
+    ExReleaseSpinLockExclusiveFromDpcLevel(&KtRwLock);
+}
+
+KTEST_BUGCHECK(spinlock_misuse_rw_try_shared_below_dispatch, IRQL_NOT_GREATER_OR_EQUAL)
+{
+    ktest_expect_bugcheck(KT_P(PASSIVE_LEVEL), KT_P(DISPATCH_LEVEL), KT_P(&KtRwLock), KT_ANY);
+    (void)ExTryAcquireSpinLockSharedAtDpcLevel(&KtRwLock);
+}
+
+KTEST_BUGCHECK(spinlock_misuse_rw_try_exclusive_below_dispatch, IRQL_NOT_GREATER_OR_EQUAL)
+{
+    ktest_expect_bugcheck(KT_P(APC_LEVEL), KT_P(DISPATCH_LEVEL), KT_P(&KtRwLock), KT_ANY);
+    KfRaiseIrql(APC_LEVEL);
+    (void)ExTryAcquireSpinLockExclusiveAtDpcLevel(&KtRwLock);
+}
+
+/* The IRQL is checked before the shared hold (not held here either). */
+KTEST_BUGCHECK(spinlock_misuse_rw_convert_below_dispatch, IRQL_NOT_GREATER_OR_EQUAL)
+{
+    ktest_expect_bugcheck(KT_P(PASSIVE_LEVEL), KT_P(DISPATCH_LEVEL), KT_P(&KtRwLock), KT_ANY);
+    KtRwLock = 1;
+    (void)ExTryConvertSharedSpinLockExclusive(&KtRwLock);
+}
+
+/* The raising reader/writer acquires above DISPATCH_LEVEL: 0x09, not
+ * KeAcquireSpinLock's 0xC4 / 0x42. */
+KTEST_BUGCHECK(spinlock_misuse_rw_shared_acquire_above_dispatch, IRQL_NOT_GREATER_OR_EQUAL)
+{
+    ktest_expect_bugcheck(KT_P(CLOCK_LEVEL), KT_P(DISPATCH_LEVEL), KT_P(&KtRwLock), KT_ANY);
+    KfRaiseIrql(CLOCK_LEVEL);
+    (void)ExAcquireSpinLockShared(&KtRwLock);
+}
+
+KTEST_BUGCHECK(spinlock_misuse_rw_exclusive_acquire_above_dispatch, IRQL_NOT_GREATER_OR_EQUAL)
+{
+    ktest_expect_bugcheck(KT_P(HIGH_LEVEL), KT_P(DISPATCH_LEVEL), KT_P(&KtRwLock), KT_ANY);
+    KfRaiseIrql(HIGH_LEVEL);
+    (void)ExAcquireSpinLockExclusive(&KtRwLock);
 }
 
 KTEST_BUGCHECK(spinlock_misuse_rw_convert_not_held, SPIN_LOCK_NOT_OWNED)
