@@ -268,12 +268,13 @@ def plot(results, out, png, title, ylabel, select, scale=lambda m: m["median"], 
             style = "linespoints dashtype 2" if name in dashed else "linespoints"
             plots.append(f"'{data}' using 1:2 with {style} linewidth 2 title '{name}'")
         xs = sorted({m["vcpus"] for m in results})
+        ys = [y for points in series.values() for _, y in points]
         script = (f"set terminal pngcairo size 1000,560 noenhanced font 'sans,10'\n"
                   f"set output '{os.path.join(out, png)}'\n"
                   f"set title '{title}'\nset xlabel 'vCPUs'\nset ylabel '{ylabel}'\n"
                   f"set xtics ({', '.join(str(x) for x in xs)})\nset xrange [0.5:{xs[-1] + 0.5}]\n"
                   f"set key outside right\nset grid\nset logscale y\n"
-                  f"set offsets 0, 0, graph 0.05, graph 0.05\n"
+                  f"set yrange [{min(ys) / 2}:{max(ys) * 2}]\n"
                   f"plot " + ", ".join(plots) + "\n")
         subprocess.run(["gnuplot"], input=script, text=True, check=True)
     return os.path.join(out, png)
@@ -316,9 +317,12 @@ def main():
 
     charts = [
         plot(results, args.out, "throughput.png",
-             "Contended lock throughput (free build, QEMU TCG)", "acquisitions per second",
+             "Contended lock throughput (free build, QEMU TCG; dashed: baselines)",
+             "acquisitions per second",
              lambda m: m["name"][len("contended."):]
-             if m["unit"] == "acq/s" and m["name"].startswith("contended.") else None),
+             if m["unit"] == "acq/s" and m["name"].startswith("contended.") else None,
+             dashed=tuple(m["name"][len("contended."):] for m in results
+                          if m["name"].startswith("contended.baseline_"))),
         plot(results, args.out, "dpc-latency.png",
              "DPC latency, insert to routine start (median; dashed: IPI floors)",
              "microseconds",
