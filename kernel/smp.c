@@ -108,7 +108,7 @@ static BOOLEAN wait_online(ULONG number, ULONG microseconds)
     return TRUE;
 }
 
-static BOOLEAN start_processor(ULONG number, ULONG apic_id)
+BOOLEAN KiStartProcessorAt(ULONG number, ULONG apic_id)
 {
     KiProcessorBlock[number].Prcb.ApicId = apic_id;
     *KI_TRAMPOLINE_FIELD(ULONG, KiTrampolineCr3) = (ULONG)read_cr3();
@@ -143,7 +143,7 @@ void KiStartApplicationProcessors(void)
                     MAXIMUM_PROCESSORS);
             continue;
         }
-        if (start_processor(next, p->ApicId))
+        if (KiStartProcessorAt(next, p->ApicId))
             next++;
         else
             kprintf("smp: processor with APIC id %u did not answer INIT-SIPI-SIPI; left out\n",

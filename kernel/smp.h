@@ -14,6 +14,10 @@ KAFFINITY KiActiveProcessorSet(void);
 /* Boot CPU: start every enabled processor the MADT lists. */
 void KiStartApplicationProcessors(void);
 
+/* Start the processor with APIC id ApicId as processor Number with
+ * INIT-SIPI-SIPI; FALSE if it did not come online within a second. */
+BOOLEAN KiStartProcessorAt(ULONG Number, ULONG ApicId);
+
 /* From a bug check, with interrupts off: stop every other online CPU (NMI),
  * waiting briefly until they have, so the STOP screen is the last output.
  * Returns how many stopped. */

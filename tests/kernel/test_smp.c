@@ -7,6 +7,7 @@
 #include "kernel/ipi.h"
 #include "kernel/options.h"
 #include "kernel/pcr.h"
+#include "kernel/smp.h"
 #include "arch/x86_64/cpu.h"
 
 #define IPI_WAIT_US 2000000             /* generous: 8 vCPUs share 2 host cores */
@@ -128,6 +129,23 @@ KTEST(smp_ipi_to_a_set)
     KT_REQUIRE_CPUS(3);
     ping_and_check(all & 0x5555555555555555ull);    /* every other CPU, self included */
     ping_and_check(all & 0xAAAAAAAAAAAAAAAAull);
+}
+
+/* An APIC id nobody has: INIT-SIPI-SIPI goes unanswered, the kernel gives
+ * up after its timeout and the online set does not change. */
+KTEST(smp_processor_that_does_not_answer_is_left_out)
+{
+    ULONG count = KeQueryActiveProcessorCount(NULL);
+    KAFFINITY before = KeQueryActiveProcessors();
+
+    if (count == MAXIMUM_PROCESSORS) {
+        ktest_skip("no free processor number");
+        return;
+    }
+    KT_EXPECT_EQ(KiStartProcessorAt(count, 0xF0), FALSE);
+    KT_EXPECT_EQ(KeQueryActiveProcessorCount(NULL), count);
+    KT_EXPECT_EQ(KeQueryActiveProcessors(), before);
+    KiProcessorBlock[count].Prcb.ApicId = 0;
 }
 
 static void bugcheck_on_cpu1(void *context)
