@@ -327,6 +327,28 @@ KTEST_BUGCHECK(spinlock_misuse_queued_for_dpc_acquire_above_dispatch, IRQL_NOT_G
     KeAcquireInStackQueuedSpinLockForDpc(&KtLock, &handle);
 }
 
+/* The lock is held at DISPATCH_LEVEL (a ForDpc acquire from PASSIVE_LEVEL);
+ * 0xC4, 0x35: P2 current IRQL, P3 lock, P4 the handle's old IRQL. */
+KTEST_BUGCHECK(spinlock_misuse_queued_for_dpc_release_not_at_dispatch,
+               DRIVER_VERIFIER_DETECTED_VIOLATION)
+{
+    KLOCK_QUEUE_HANDLE handle;
+
+    ktest_expect_bugcheck(KT_P(0x35), KT_P(CLOCK_LEVEL), KT_P(&KtLock), KT_P(PASSIVE_LEVEL));
+    KeAcquireInStackQueuedSpinLockForDpc(&KtLock, &handle);
+    KfRaiseIrql(CLOCK_LEVEL);
+    KeReleaseInStackQueuedSpinLockForDpc(&handle);
+}
+
+KTEST_BUGCHECK(spinlock_misuse_queued_raise_to_synch_above_synch, IRQL_NOT_GREATER_OR_EQUAL)
+{
+    KLOCK_QUEUE_HANDLE handle;
+
+    ktest_expect_bugcheck(KT_P(HIGH_LEVEL), KT_P(SYNCH_LEVEL), KT_P(&KtLock), KT_ANY);
+    KfRaiseIrql(HIGH_LEVEL);
+    KeAcquireInStackQueuedSpinLockRaiseToSynch(&KtLock, &handle);
+}
+
 KTEST_BUGCHECK(spinlock_misuse_queued_from_dpc_level_release_of_raising_acquire,
                IRQL_UNEXPECTED_VALUE)
 {
@@ -407,6 +429,19 @@ KTEST_BUGCHECK(spinlock_misuse_numbered_try_above_dispatch, IRQL_NOT_GREATER_OR_
     (void)KeTryToAcquireQueuedSpinLock(LockQueueUnusedSpare0, &old);
 }
 
+KTEST_BUGCHECK(spinlock_misuse_numbered_try_raise_to_synch_above_synch,
+               IRQL_NOT_GREATER_OR_EQUAL)
+{
+    KIRQL old;
+
+    kt_ensure_lock_queues();
+    PKSPIN_LOCK_QUEUE entry = &KeGetCurrentPrcb()->LockQueue[LockQueueUnusedSpare1];
+
+    ktest_expect_bugcheck(KT_P(HIGH_LEVEL), KT_P(SYNCH_LEVEL), KT_P(entry->Lock), KT_ANY);
+    KfRaiseIrql(HIGH_LEVEL);
+    (void)KeTryToAcquireQueuedSpinLockRaiseToSynch(LockQueueUnusedSpare1, &old);
+}
+
 /* ---- Reader/writer spin locks ------------------------------------------- */
 
 KTEST_BUGCHECK(spinlock_misuse_rw_recursive_shared, SPIN_LOCK_ALREADY_OWNED)
@@ -447,10 +482,27 @@ KTEST_BUGCHECK(spinlock_misuse_rw_release_not_at_dispatch, DRIVER_VERIFIER_DETEC
     ExReleaseSpinLockExclusive(&KtRwLock, old);
 }
 
+KTEST_BUGCHECK(spinlock_misuse_rw_release_shared_not_at_dispatch,
+               DRIVER_VERIFIER_DETECTED_VIOLATION)
+{
+    ktest_expect_bugcheck(KT_P(0x35), KT_P(CLOCK_LEVEL), KT_P(&KtRwLock), KT_P(PASSIVE_LEVEL));
+    KIRQL old = ExAcquireSpinLockShared(&KtRwLock);
+    KfRaiseIrql(CLOCK_LEVEL);
+    ExReleaseSpinLockShared(&KtRwLock, old);
+}
+
 KTEST_BUGCHECK(spinlock_misuse_rw_at_dpc_level_below_dispatch, IRQL_NOT_GREATER_OR_EQUAL)
 {
     ktest_expect_bugcheck(KT_P(PASSIVE_LEVEL), KT_P(DISPATCH_LEVEL), KT_P(&KtRwLock), KT_ANY);
     ExAcquireSpinLockSharedAtDpcLevel(&KtRwLock);
+}
+
+KTEST_BUGCHECK(spinlock_misuse_rw_exclusive_at_dpc_level_below_dispatch,
+               IRQL_NOT_GREATER_OR_EQUAL)
+{
+    ktest_expect_bugcheck(KT_P(APC_LEVEL), KT_P(DISPATCH_LEVEL), KT_P(&KtRwLock), KT_ANY);
+    KfRaiseIrql(APC_LEVEL);
+    ExAcquireSpinLockExclusiveAtDpcLevel(&KtRwLock);
 }
 
 KTEST_BUGCHECK(spinlock_misuse_rw_shared_from_dpc_level_below_dispatch,
