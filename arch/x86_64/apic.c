@@ -73,7 +73,8 @@ void KiApicSendIpi(ULONG ApicId, ULONG Command)
         /* One WRMSR sends it; x2APIC has no delivery-status bit to poll. */
         wrmsr(X2APIC_ICR, ((uint64_t)ApicId << 32) | Command);
     } else {
-        KiApicWrite(APIC_ICR_HIGH, ApicId << 24);
+        if (!(Command & ICR_DEST_OTHERS))       /* a shorthand ignores the destination */
+            KiApicWrite(APIC_ICR_HIGH, ApicId << 24);
         KiApicWrite(APIC_ICR_LOW, Command);
         while (KiApicRead(APIC_ICR_LOW) & ICR_DELIVERY_PENDING)
             cpu_relax();
