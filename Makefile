@@ -2,6 +2,7 @@
 #
 #   make              checked kernel -> build/checked/kernel.{elf,iso,sym,asm}
 #   make CHECKED=0    free kernel    -> build/free/...
+#   make RACE=1       either, with race points -> build/checked-race/ (docs/testing.md)
 #   make run          boot it in QEMU (SMP=4 vCPUs), serial on this terminal
 #   make test         host unit tests + every in-kernel test, checked and free
 #   make test-big     the SMP tests on 32 vCPUs (part of make test)
@@ -13,6 +14,7 @@
 
 SHELL := /bin/bash
 CHECKED ?= 1
+RACE ?= 0
 SMP ?= 4
 TEST_SMP ?= 1 2 4 8
 NEG_SMP ?= 2
@@ -42,6 +44,10 @@ ifeq ($(IS_CLANG),1)
 TARGET_FLAGS := --target=x86_64-unknown-elf
 endif
 # Objects of different compilers must not mix: clang builds get their own tree.
+# RACE=1: the same build with race points compiled in (kernel/race.h).
+ifeq ($(RACE),1)
+BUILD_KIND := $(BUILD_KIND)-race
+endif
 BUILD := build/$(BUILD_KIND)$(if $(IS_CLANG),-clang)
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
@@ -51,9 +57,10 @@ CFLAGS := $(TARGET_FLAGS) -std=gnu11 -O2 -g -Wall -Wextra -Werror \
 	-mno-red-zone -mno-sse -mno-sse2 -mno-mmx -mno-80387 \
 	-fno-stack-protector -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
 	-fno-asynchronous-unwind-tables -fno-strict-aliasing \
-	-Iinclude -I. -DDBG=$(if $(filter 0,$(CHECKED)),0,1) \
+	-Iinclude -I. -DDBG=$(if $(filter 0,$(CHECKED)),0,1) -DKI_RACE=$(if $(filter 1,$(RACE)),1,0) \
 	-DKERNEL_VERSION='"$(VERSION)"' -MMD -MP
-ASFLAGS := $(TARGET_FLAGS) -g -Iinclude -I. -D__ASSEMBLER__ -DDBG=$(if $(filter 0,$(CHECKED)),0,1) -MMD -MP
+ASFLAGS := $(TARGET_FLAGS) -g -Iinclude -I. -D__ASSEMBLER__ -DDBG=$(if $(filter 0,$(CHECKED)),0,1) \
+	-DKI_RACE=$(if $(filter 1,$(RACE)),1,0) -MMD -MP
 LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
 
 SRCS := $(sort $(wildcard boot/*.S arch/x86_64/*.S arch/x86_64/*.c kernel/*.c lib/*.c tests/kernel/*.c tests/bench/*.c))

@@ -15,6 +15,7 @@
  * when it was queued.
  */
 #include "wdm.h"
+#include "kernel/race.h"
 #include "kernel/dpc.h"
 #include "kernel/smp.h"
 #include "arch/x86_64/cpu.h"
@@ -102,6 +103,7 @@ VOID NTAPI KeFlushQueuedDpcs(VOID)
     for (ULONG n = 0; n < count; n++) {
         if (!KiDpcQueueBusy(n))
             continue;                   /* nothing queued before us, nothing running */
+        KI_RACE_POINT("dpc.flush.saw_busy");
         KeInitializeDpc(&markers[n], flush_marker, (PVOID)&remaining);
         /* MediumHigh: at the tail like Medium, but another CPU is
          * interrupted at once instead of at its next tick. */

@@ -12,6 +12,7 @@
  * used again within the same call (each use is a new generation).
  */
 #include "wdm.h"
+#include "kernel/race.h"
 #include "kernel/dpc.h"
 #include "kernel/smp.h"
 #include "arch/x86_64/cpu.h"
@@ -45,6 +46,7 @@ VOID NTAPI KeGenericCallDpc(PKDEFERRED_ROUTINE Routine, PVOID Context)
         while (__atomic_load_n(&KiGenericCallLock, __ATOMIC_RELAXED))
             cpu_relax();
 
+    KI_RACE_POINT("dpc.generic_call.locked");
     ULONG count = KiActiveProcessorCount();
     KiGenericCall.Unfinished = (LONG)count;
     KiGenericCall.Barrier.Remaining = (LONG)count;
@@ -64,6 +66,7 @@ VOID NTAPI KeGenericCallDpc(PKDEFERRED_ROUTINE Routine, PVOID Context)
 
     while (__atomic_load_n(&KiGenericCall.Unfinished, __ATOMIC_ACQUIRE) != 0)
         cpu_relax();
+    KI_RACE_POINT("dpc.generic_call.all_done");
     /* Safe to reuse the DPCs now: each was unqueued before its routine ran. */
     __atomic_store_n(&KiGenericCallLock, 0, __ATOMIC_RELEASE);     /* a plain mov */
 }
@@ -80,12 +83,16 @@ LOGICAL NTAPI KeSignalCallDpcSynchronize(PVOID SystemArgument2)
      * may bump it at any moment. */
     LONG generation = __atomic_load_n(&barrier->Generation, __ATOMIC_ACQUIRE);
 
+    KI_RACE_POINT("dpc.barrier.arriving");
     if (__atomic_sub_fetch(&barrier->Remaining, 1, __ATOMIC_ACQ_REL) == 0) {   /* lock xadd */
+        KI_RACE_POINT("dpc.barrier.last_arrived");
         barrier->Remaining = barrier->Total;    /* re-armed before anyone leaves */
+        KI_RACE_POINT("dpc.barrier.rearmed");
         __atomic_store_n(&barrier->Generation, generation + 1, __ATOMIC_RELEASE);
         return TRUE;
     }
     while (__atomic_load_n(&barrier->Generation, __ATOMIC_ACQUIRE) == generation)
         cpu_relax();
+    KI_RACE_POINT("dpc.barrier.released");      /* may arrive at the next use at once */
     return FALSE;
 }

@@ -20,6 +20,7 @@
  * for whatever was left waiting.
  */
 #include "wdm.h"
+#include "kernel/race.h"
 #include "kernel/dpc.h"
 #include "kernel/bugcheck.h"
 #include "kernel/interrupt.h"
@@ -101,6 +102,7 @@ BOOLEAN NTAPI KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemAr
     BOOLEAN inserted = FALSE, request = FALSE;
 
     dpc_lock(queue);
+    KI_RACE_POINT("dpc.insert.locked");
     /* lock cmpxchg: another CPU may be inserting this DPC on another queue. */
     if (__atomic_compare_exchange_n(&Dpc->DpcData, &unqueued, queue, FALSE, __ATOMIC_ACQ_REL,
                                     __ATOMIC_RELAXED)) {
@@ -120,8 +122,10 @@ BOOLEAN NTAPI KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemAr
             target->DpcInterruptRequested = TRUE;   /* later inserters need not ask again */
             request = TRUE;
         }
+        KI_RACE_POINT("dpc.insert.queued");     /* on the list, flags decided */
     }
     dpc_unlock(queue);
+    KI_RACE_POINT("dpc.insert.unlocked");       /* the target may drain it before we ask */
 
     /* To this CPU: a self-IPI that is pending before this returns, so at
      * PASSIVE_LEVEL the DPC runs the moment popf below sets IF again. */
@@ -140,6 +144,7 @@ BOOLEAN NTAPI KeRemoveQueueDpc(PRKDPC Dpc)
     /* DpcData may change under us (drained, then queued elsewhere): only a
      * check under the lock of the queue it names counts. */
     while (!removed && (queue = __atomic_load_n(&Dpc->DpcData, __ATOMIC_ACQUIRE)) != NULL) {
+        KI_RACE_POINT("dpc.remove.read_queue");     /* it may be drained and queued elsewhere */
         dpc_lock(queue);
         if (Dpc->DpcData == queue) {
             RemoveEntryList(&Dpc->DpcListEntry);
@@ -211,7 +216,9 @@ static VOID retire_dpc_list(PVOID Context)
              * after us sees the flags clear and asks for a new interrupt. */
             prcb->DpcRoutineActive = FALSE;
             prcb->DpcInterruptRequested = FALSE;
+            KI_RACE_POINT("dpc.drain.found_empty");
             dpc_unlock(queue);
+            KI_RACE_POINT("dpc.drain.idle");    /* an inserter now sees the flags clear */
             sti();
             return;
         }
@@ -224,8 +231,10 @@ static VOID retire_dpc_list(PVOID Context)
         /* Unqueued before the call: the routine may queue itself again, and
          * KeRemoveQueueDpc now says FALSE (it has started). */
         __atomic_store_n(&dpc->DpcData, NULL, __ATOMIC_RELEASE);
+        KI_RACE_POINT("dpc.drain.dequeued");
         dpc_unlock(queue);
         sti();
+        KI_RACE_POINT("dpc.drain.calling");      /* it may be queued again already */
 
         prcb->DpcTimeCount = 0;         /* the watchdog's single-DPC clock */
         routine(dpc, context, argument1, argument2);
@@ -265,6 +274,7 @@ VOID KiDpcClockTick(PKTRAP_FRAME TrapFrame)
 
     ULONG64 flags = interrupts_save_disable();
     dpc_lock(queue);
+    KI_RACE_POINT("dpc.tick.locked");
     if (queue->DpcQueueDepth != 0 && !prcb->DpcRoutineActive && !prcb->DpcInterruptRequested) {
         prcb->DpcInterruptRequested = TRUE;
         request = TRUE;

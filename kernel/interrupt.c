@@ -18,6 +18,7 @@
 #include "kernel/interrupt.h"
 #include "kernel/bugcheck.h"
 #include "kernel/pcr.h"
+#include "kernel/race.h"
 #include "kernel/smp.h"
 #include "kernel/vectors.h"
 #include "arch/x86_64/apic.h"
@@ -40,6 +41,8 @@ void KiDispatchInterrupt(PKTRAP_FRAME f)
 
     if (vector == KI_VECTOR_SPURIOUS)
         return;                         /* SDM 11.9: a spurious vector gets no EOI */
+    if (KI_RACE)
+        KiApicSendHeldSelfIpi();        /* the latency model's "later" ends here */
 
     PKI_INTERRUPT_HANDLER handler = __atomic_load_n(&KiInterruptTable[vector].Handler,
                                                     __ATOMIC_ACQUIRE);
@@ -51,6 +54,7 @@ void KiDispatchInterrupt(PKTRAP_FRAME f)
     f->PreviousIrql = old;              /* e.g. the clock asks what it interrupted */
     __writecr8(irql);
     KiApicEoi();
+    KI_RACE_POINT("interrupt.eoi_sent");        /* this class may arrive again now */
     sti();
     handler(f, KiInterruptTable[vector].Context);
     cli();
@@ -74,6 +78,7 @@ VOID KiRequestSoftwareInterrupt(KIRQL Level)
     uint64_t flags = interrupts_save_disable();
 
     KiApicSendIpi(0, ICR_FIXED | ICR_ASSERT | ICR_DEST_SELF | vector);
+    KI_RACE_POINT("softint.sent");
     /* The self-IPI travels through the APIC and lands in the IRR a little
      * later; wait for it, so a caller that lowers IRQL next is sure to take
      * it (docs/irql.md, "Software interrupts"). */

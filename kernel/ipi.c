@@ -10,6 +10,7 @@
  * Interrupts").
  */
 #include "wdm.h"
+#include "kernel/race.h"
 #include "kernel/ipi.h"
 #include "kernel/interrupt.h"
 #include "kernel/pcr.h"
@@ -32,10 +33,12 @@ static struct {
 
 static ULONG_PTR generic_call_target(void)
 {
+    KI_RACE_POINT("ipi.generic_call.arriving");
     __atomic_fetch_add(&KiGenericCall.Arrived, 1, __ATOMIC_ACQ_REL);     /* lock xadd */
     while (__atomic_load_n(&KiGenericCall.Arrived, __ATOMIC_ACQUIRE) < (LONG)KiGenericCall.Processors)
         cpu_relax();
     ULONG_PTR result = KiGenericCall.Worker(KiGenericCall.Context);
+    KI_RACE_POINT("ipi.generic_call.worked");
     __atomic_fetch_add(&KiGenericCall.Finished, 1, __ATOMIC_RELEASE);
     return result;
 }
@@ -44,6 +47,8 @@ static VOID ipi_interrupt(PKTRAP_FRAME f, PVOID context)
 {
     PKPRCB prcb = KeGetCurrentPrcb();
     LONG requests = __atomic_exchange_n(&prcb->IpiRequests, 0, __ATOMIC_ACQUIRE);
+
+    KI_RACE_POINT("ipi.receive.taken");
 
     UNREFERENCED_PARAMETER(f);
     UNREFERENCED_PARAMETER(context);
@@ -69,6 +74,7 @@ void KiRequestIpi(KAFFINITY Targets, LONG Requests)
     for (ULONG n = 0; n < MAXIMUM_PROCESSORS; n++)
         if (Targets & ((KAFFINITY)1 << n))
             __atomic_fetch_or(&KiProcessorBlock[n].Prcb.IpiRequests, Requests, __ATOMIC_RELEASE);
+    KI_RACE_POINT("ipi.request.posted");        /* a target may take the bits early */
 
     ULONG command = ICR_FIXED | ICR_ASSERT | KI_VECTOR_IPI;
     if (Targets == 0)

@@ -15,6 +15,7 @@
 #include "printf.h"
 #include "kernel/bugcheck.h"
 #include "kernel/console.h"
+#include "kernel/race.h"
 
 extern const struct ktest __ktests_start[], __ktests_end[];
 
@@ -145,6 +146,8 @@ void KiRunTests(const char *pattern)
         if (!t->expected_bugcheck && selected(t, pattern))
             failed += !run_one(t, ++number);
 
+    if (KI_RACE)
+        KiRaceReport();
     kprintf("# %d tests, %d failed\n", number, failed);
     KiExitMachine(failed ? KI_EXIT_TESTS_FAILED : KI_EXIT_TESTS_PASSED);
 }

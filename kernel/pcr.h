@@ -56,6 +56,14 @@ typedef struct _KPRCB {
     volatile ULONG DpcTimeCount;        /* ticks the running DPC has taken */
     volatile ULONG DpcWatchdogCount;    /* ticks in a row at >= DISPATCH_LEVEL */
     PVOID DpcStack;                     /* top of this CPU's DPC stack */
+
+    /* Race points (kernel/race.c; RACE=1 builds, `race=` on): this CPU's
+     * generator, the waits it made, and a software-interrupt self-IPI held
+     * back by the APIC latency model.  This CPU's alone. */
+    ULONG64 RaceState;
+    ULONG64 RaceWaits;
+    ULONG RaceHeldVector;               /* 0: none held */
+    ULONG RaceHeldReads;                /* IRR reads until it is sent */
 } KPRCB, *PKPRCB;
 
 typedef struct _KPCR {

@@ -19,6 +19,7 @@
  * before joining the queue; ForDpc forms only from below DISPATCH_LEVEL.
  */
 #include "wdm.h"
+#include "kernel/race.h"
 #include "kernel/pcr.h"
 #include "kernel/spinlock_check.h"
 #include "arch/x86_64/cpu.h"
@@ -57,6 +58,7 @@ KIRQL FASTCALL KeAcquireQueuedSpinLock(KSPIN_LOCK_QUEUE_NUMBER Number)
 {
     KIRQL old = raise(DISPATCH_LEVEL);
 
+    KI_RACE_POINT("numbered.acquire.raised");
     KxAcquireQueuedSpinLock(&KeGetCurrentPrcb()->LockQueue[Number]);
     return old;
 }
@@ -72,6 +74,7 @@ KIRQL FASTCALL KeAcquireQueuedSpinLockRaiseToSynch(KSPIN_LOCK_QUEUE_NUMBER Numbe
 VOID FASTCALL KeReleaseQueuedSpinLock(KSPIN_LOCK_QUEUE_NUMBER Number, KIRQL OldIrql)
 {
     KxReleaseQueuedSpinLock(&KeGetCurrentPrcb()->LockQueue[Number]);
+    KI_RACE_POINT("numbered.release.passed_on");
     __writecr8(OldIrql);
 }
 
@@ -116,16 +119,21 @@ static VOID mcs_acquire(PKSPIN_LOCK L, PKSPIN_LOCK_QUEUE q)
                                                                     __ATOMIC_SEQ_CST);
     if (!prev) {
         q->Lock = (PKSPIN_LOCK)((ULONG_PTR)L | LOCK_QUEUE_OWNER);    /* 0 -> q: ours */
+        KI_RACE_POINT("mcs.acquire.uncontended");
         return;
     }
+    KI_RACE_POINT("mcs.acquire.swapped");       /* the tail, not yet linked behind prev */
     /* Volatile stores stay in program order (and TSO keeps them so): WAIT is
      * set before prev can find us and hand off. */
     q->Lock = (PKSPIN_LOCK)((ULONG_PTR)L | LOCK_QUEUE_WAIT);
+    KI_RACE_POINT("mcs.acquire.wait_stored");
     prev->Next = q;
+    KI_RACE_POINT("mcs.acquire.linked");
     KI_SPIN_WAIT wait = KI_SPIN_WAIT_INIT;
     while ((ULONG_PTR)q->Lock & LOCK_QUEUE_WAIT)                     /* our own line */
         KiSpinWaitPause(&wait, L, *word);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);    /* compiler only on x86: keep the section after */
+    KI_RACE_POINT("mcs.acquire.granted");
 }
 
 /* The lock entry q holds; 0x10 if q does not hold one. */
@@ -142,10 +150,12 @@ static VOID mcs_release(PKSPIN_LOCK L, PKSPIN_LOCK_QUEUE q)
 {
     volatile KSPIN_LOCK *word = L;
 
+    KI_RACE_POINT("mcs.release.held");
     __atomic_thread_fence(__ATOMIC_RELEASE);    /* compiler only: the section stays before */
     q->Lock = L;                                /* drop OWNER */
     if (!q->Next) {
         ULONG_PTR expected = (ULONG_PTR)q;
+        KI_RACE_POINT("mcs.release.no_successor_seen");     /* one may swap in now */
         /* lock cmpxchg: nobody queued behind us (L == q)?  Then L = 0, free. */
         if (__atomic_compare_exchange_n(word, &expected, 0, FALSE, __ATOMIC_SEQ_CST,
                                         __ATOMIC_SEQ_CST))
@@ -156,6 +166,7 @@ static VOID mcs_release(PKSPIN_LOCK L, PKSPIN_LOCK_QUEUE q)
             KiSpinWaitPause(&wait, L, *word);
     }
     PKSPIN_LOCK_QUEUE next = q->Next;
+    KI_RACE_POINT("mcs.release.handing_off");
     q->Next = NULL;
     next->Lock = (PKSPIN_LOCK)((ULONG_PTR)L | LOCK_QUEUE_OWNER);    /* hand-off: WAIT -> OWNER */
 }
@@ -300,6 +311,7 @@ static LOGICAL numbered_try(KSPIN_LOCK_QUEUE_NUMBER Number, PKIRQL OldIrql, KIRQ
     *OldIrql = old;
     if (*(volatile KSPIN_LOCK *)L != 0)     /* busy (even by us): a plain read, no write */
         goto busy;
+    KI_RACE_POINT("mcs.try.saw_free");
     q->Next = NULL;
     if (!__atomic_compare_exchange_n(L, &expected, (ULONG_PTR)q, FALSE, __ATOMIC_SEQ_CST,
                                      __ATOMIC_SEQ_CST))             /* lock cmpxchg 0 -> q */

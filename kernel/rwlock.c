@@ -15,6 +15,7 @@
  * spin watchdog.
  */
 #include "wdm.h"
+#include "kernel/race.h"
 #include "kernel/pcr.h"
 #include "kernel/spinlock_check.h"
 #include "arch/x86_64/cpu.h"
@@ -50,11 +51,15 @@ static VOID shared_acquire(PEX_SPIN_LOCK SpinLock, KIRQL OldIrql, ULONG_PTR Call
     check_not_held(SpinLock);
     for (;;) {
         LONG now = *SpinLock;
-        if (now & WRITER)                       /* a writer holds or waits: wait */
+        if (now & WRITER) {                     /* a writer holds or waits: wait */
             KiSpinWaitPause(&wait, (PVOID)SpinLock, (ULONG)now);
-        else if (cas(SpinLock, now, now + 1))   /* (0,n) -> (0,n+1) */
+            continue;
+        }
+        KI_RACE_POINT("rw.shared.saw_no_writer");   /* a writer may claim W right here */
+        if (cas(SpinLock, now, now + 1))        /* (0,n) -> (0,n+1) */
             break;
     }
+    KI_RACE_POINT("rw.shared.held");
     KiTrackAcquire((PVOID)SpinLock, KI_LOCK_SHARED, OldIrql, DISPATCH_LEVEL, Caller);
 }
 
@@ -67,13 +72,16 @@ static VOID exclusive_acquire(PEX_SPIN_LOCK SpinLock, KIRQL OldIrql, ULONG_PTR C
         for (;;) {
             while (*SpinLock & WRITER)          /* another writer first */
                 KiSpinWaitPause(&wait, (PVOID)SpinLock, word_of(SpinLock));
+            KI_RACE_POINT("rw.exclusive.saw_no_writer");
             /* lock bts $31: claim W; from here new readers wait. */
             if (!(__atomic_fetch_or(SpinLock, WRITER, __ATOMIC_SEQ_CST) & WRITER))
                 break;
         }
+        KI_RACE_POINT("rw.exclusive.claimed");  /* readers inside leave; new ones must wait */
         while (*SpinLock & READERS)             /* (1,n) -> (1,0) as readers leave */
             KiSpinWaitPause(&wait, (PVOID)SpinLock, word_of(SpinLock));
     }
+    KI_RACE_POINT("rw.exclusive.held");
     KiTrackAcquire((PVOID)SpinLock, KI_LOCK_EXCLUSIVE, OldIrql, DISPATCH_LEVEL, Caller);
 }
 
@@ -82,6 +90,7 @@ static VOID shared_release(PEX_SPIN_LOCK SpinLock, BOOLEAN Restores, ULONG_PTR C
     if ((*SpinLock & READERS) == 0 ||
         !KiTrackRelease((PVOID)SpinLock, KI_LOCK_SHARED, Restores, Caller))
         KiBugCheckNotOwned((PVOID)SpinLock, word_of(SpinLock), Caller);
+    KI_RACE_POINT("rw.release_shared.held");
     __atomic_fetch_sub(SpinLock, 1, __ATOMIC_SEQ_CST);     /* lock dec */
 }
 
@@ -90,6 +99,7 @@ static VOID exclusive_release(PEX_SPIN_LOCK SpinLock, BOOLEAN Restores, ULONG_PT
     if (*SpinLock != WRITER ||
         !KiTrackRelease((PVOID)SpinLock, KI_LOCK_EXCLUSIVE, Restores, Caller))
         KiBugCheckNotOwned((PVOID)SpinLock, word_of(SpinLock), Caller);
+    KI_RACE_POINT("rw.release_exclusive.held");
     __atomic_store_n(SpinLock, 0, __ATOMIC_RELEASE);      /* mov $0 */
 }
 
@@ -163,7 +173,10 @@ LOGICAL NTAPI ExTryConvertSharedSpinLockExclusive(PEX_SPIN_LOCK SpinLock)
     KI_HELD_SPIN_LOCK *held = KiFindHeldLock((PVOID)SpinLock, KI_LOCK_SHARED);
     if (!held)                          /* converting a lock this CPU does not read */
         KiBugCheckNotOwned((PVOID)SpinLock, word_of(SpinLock), CALLER);
-    if (*SpinLock != 1 || !cas(SpinLock, 1, WRITER))   /* (0,1) -> (1,0) only */
+    if (*SpinLock != 1)                 /* another reader, or a waiting writer: no */
+        return FALSE;
+    KI_RACE_POINT("rw.convert.saw_alone");
+    if (!cas(SpinLock, 1, WRITER))      /* (0,1) -> (1,0) only */
         return FALSE;
     held->Kind = KI_LOCK_EXCLUSIVE;     /* our own record: no ISR edits it */
     return TRUE;
@@ -176,6 +189,7 @@ LOGICAL NTAPI ExTryAcquireSpinLockSharedAtDpcLevel(PEX_SPIN_LOCK SpinLock)
         LONG now = *SpinLock;
         if (now & WRITER)               /* a writer holds or waits: FALSE at once */
             return FALSE;
+        KI_RACE_POINT("rw.try_shared.saw_no_writer");
         if (cas(SpinLock, now, now + 1))
             break;                      /* (a racing reader only makes us retry) */
     }
@@ -186,7 +200,10 @@ LOGICAL NTAPI ExTryAcquireSpinLockSharedAtDpcLevel(PEX_SPIN_LOCK SpinLock)
 LOGICAL NTAPI ExTryAcquireSpinLockExclusiveAtDpcLevel(PEX_SPIN_LOCK SpinLock)
 {
     KiCheckAtDpcLevel((PVOID)SpinLock, CALLER);
-    if (*SpinLock != 0 || !cas(SpinLock, 0, WRITER))
+    if (*SpinLock != 0)
+        return FALSE;
+    KI_RACE_POINT("rw.try_exclusive.saw_free");
+    if (!cas(SpinLock, 0, WRITER))
         return FALSE;
     KiTrackAcquire((PVOID)SpinLock, KI_LOCK_EXCLUSIVE, KeGetCurrentIrql(), DISPATCH_LEVEL,
                    CALLER);

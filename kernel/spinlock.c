@@ -26,6 +26,7 @@
  * records and the bug checks, docs/spinlocks.md the list).
  */
 #include "wdm.h"
+#include "kernel/race.h"
 #include "kernel/pcr.h"
 #include "kernel/spinlock_check.h"
 #include "arch/x86_64/cpu.h"
@@ -69,14 +70,17 @@ VOID KiAcquireSpinLockRaw(PKSPIN_LOCK SpinLock, ULONG_PTR Caller)
         ULONG_PTR expected = 0;
         /* lock cmpxchg: the one locked instruction of an uncontended acquire. */
         if (__atomic_compare_exchange_n(word, &expected, held, FALSE, __ATOMIC_ACQUIRE,
-                                        __ATOMIC_RELAXED))
+                                        __ATOMIC_RELAXED)) {
+            KI_RACE_POINT("spinlock.raw.held");
             return;
+        }
         while (*word != 0)
 #if DBG
             KiSpinWaitPause(&wait, SpinLock, *word);
 #else
             cpu_relax();
 #endif
+        KI_RACE_POINT("spinlock.raw.saw_free");
     }
 }
 
@@ -88,6 +92,7 @@ VOID KiReleaseSpinLockRaw(PKSPIN_LOCK SpinLock, ULONG_PTR Caller)
 #else
     UNREFERENCED_PARAMETER(Caller);
 #endif
+    KI_RACE_POINT("spinlock.raw.release");
     __atomic_store_n(SpinLock, 0, __ATOMIC_RELEASE);   /* mov: a release on TSO */
 }
 
@@ -107,10 +112,13 @@ static VOID acquire_word(PKSPIN_LOCK SpinLock)
     for (;;) {
         ULONG_PTR expected = 0;
         if (__atomic_compare_exchange_n(word, &expected, held, FALSE, __ATOMIC_ACQUIRE,
-                                        __ATOMIC_RELAXED))   /* lock cmpxchg */
+                                        __ATOMIC_RELAXED)) {  /* lock cmpxchg */
+            KI_RACE_POINT("spinlock.acquire.held");
             return;
+        }
         while (*word != 0)                                   /* plain reads, pause */
             KiSpinWaitPause(&wait, SpinLock, *word);
+        KI_RACE_POINT("spinlock.waiter.saw_free");       /* another CPU may take it first */
     }
 }
 
@@ -123,6 +131,7 @@ static VOID release_word(PKSPIN_LOCK SpinLock, BOOLEAN Restores, ULONG_PTR Calle
     if (word != KiSpinLockOwnerValue())     /* free, or another CPU's */
         KiBugCheckNotOwned(SpinLock, word, Caller);
     KiTrackRelease(SpinLock, KI_LOCK_EXECUTIVE, Restores, Caller);
+    KI_RACE_POINT("spinlock.release.held");
     __atomic_store_n(SpinLock, 0, __ATOMIC_RELEASE);        /* mov $0 */
 }
 
@@ -130,6 +139,7 @@ static KIRQL acquire_raising(PKSPIN_LOCK SpinLock, KIRQL Target, ULONG_PTR Calle
 {
     KIRQL old = KiRaiseForAcquire(Target, SpinLock, Caller);
 
+    KI_RACE_POINT("spinlock.acquire.raised");
     acquire_word(SpinLock);
     KiTrackAcquire(SpinLock, KI_LOCK_EXECUTIVE, old, Target, Caller);
     return old;
@@ -175,6 +185,7 @@ VOID NTAPI KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
         KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KI_VERIFIER_RELEASE_SPIN_LOCK_IRQL,
                      current, (ULONG_PTR)SpinLock, 0);
     release_word(SpinLock, KI_RELEASE_RESTORES, CALLER);
+    KI_RACE_POINT("spinlock.release.stored");       /* free, IRQL still raised */
     KiLowerIrqlChecked(NewIrql, CALLER);
 }
 
@@ -206,8 +217,10 @@ BOOLEAN FASTCALL KeTryToAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock)
     KiCheckAtDpcLevel(SpinLock, CALLER);
     /* Busy (this CPU's own hold included: a try cannot deadlock): FALSE
      * after a plain read, without a locked write to steal the line. */
-    if (*word != 0 ||
-        !__atomic_compare_exchange_n(word, &expected, KiSpinLockOwnerValue(), FALSE,
+    if (*word != 0)
+        return FALSE;
+    KI_RACE_POINT("spinlock.try.saw_free");
+    if (!__atomic_compare_exchange_n(word, &expected, KiSpinLockOwnerValue(), FALSE,
                                      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
         return FALSE;
     KiTrackAcquire(SpinLock, KI_LOCK_EXECUTIVE, KeGetCurrentIrql(), DISPATCH_LEVEL, CALLER);
@@ -235,6 +248,7 @@ VOID NTAPI KeReleaseSpinLockForDpc(PKSPIN_LOCK SpinLock, KIRQL OldIrql)
         KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KI_VERIFIER_RELEASE_LOCK_IRQL, current,
                      (ULONG_PTR)SpinLock, OldIrql);
     release_word(SpinLock, KI_RELEASE_RESTORES, CALLER);
+    KI_RACE_POINT("spinlock.release_for_dpc.stored");
     if (OldIrql < DISPATCH_LEVEL)
         KiLowerIrqlChecked(OldIrql, CALLER);
 }

@@ -13,6 +13,7 @@
 #include "arch/x86_64/cpu.h"
 #include "kernel/interrupt.h"
 #include "kernel/options.h"
+#include "kernel/race.h"
 #include "kernel/vectors.h"
 #include "string.h"
 
@@ -65,7 +66,7 @@ void KiApicEoi(void)
     KiApicWrite(APIC_EOI, 0);
 }
 
-void KiApicSendIpi(ULONG ApicId, ULONG Command)
+static void send_ipi(ULONG ApicId, ULONG Command)
 {
     uint64_t flags = interrupts_save_disable();
 
@@ -82,9 +83,29 @@ void KiApicSendIpi(ULONG ApicId, ULONG Command)
     restore_rflags(flags);
 }
 
+void KiApicSendIpi(ULONG ApicId, ULONG Command)
+{
+    /* RACE builds: a software interrupt's self-IPI may be held back, as if
+     * the APIC were slow to post it (kernel/race.c, the latency model). */
+    if (KI_RACE && (Command & ICR_DEST_OTHERS) == ICR_DEST_SELF &&
+        KiRaceHoldSelfIpi(Command & 0xFF))
+        return;
+    send_ipi(ApicId, Command);
+}
+
 BOOLEAN KiApicIsPending(ULONG Vector)
 {
+    if (KI_RACE && KiRaceReleaseSelfIpi(Vector))    /* the held self-IPI lands now */
+        send_ipi(0, ICR_FIXED | ICR_ASSERT | ICR_DEST_SELF | Vector);
     return (KiApicRead(APIC_IRR + 0x10 * (Vector / 32)) >> (Vector % 32)) & 1;
+}
+
+void KiApicSendHeldSelfIpi(void)
+{
+    ULONG vector = KI_RACE ? KiRaceTakeHeldSelfIpi() : 0;
+
+    if (vector)
+        send_ipi(0, ICR_FIXED | ICR_ASSERT | ICR_DEST_SELF | vector);
 }
 
 /* Vector 0xE2: the APIC found an error in a message it sent or received

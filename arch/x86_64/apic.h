@@ -64,6 +64,10 @@ void KiApicSendIpi(ULONG ApicId, ULONG Command);
 /* TRUE if Vector is pending (its IRR bit is set) on this CPU. */
 BOOLEAN KiApicIsPending(ULONG Vector);
 
+/* RACE builds: send a self-IPI the latency model held back (kernel/race.c);
+ * every interrupt entry calls it.  Nothing in other builds. */
+void KiApicSendHeldSelfIpi(void);
+
 /* Choose the mode (boot CPU) and enable this CPU's local APIC: spurious,
  * error and LINT vectors set, timer masked, TPR 0. */
 void KiInitializeLocalApic(BOOLEAN BootProcessor);

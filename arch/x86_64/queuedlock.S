@@ -30,7 +30,14 @@
  *                                                     r.Lock: &L|WAIT -> &L|OWNER
  *   release, r not linked:  r | NULL | &L|OWNER   cmpxchg fails (L = r): spin
  *                           until r has set q.Next, then hand off as above
+ *
+ * Race points (kernel/race.h; nothing unless RACE=1) sit between every two
+ * of these steps: swapped in but WAIT not yet stored, WAIT stored but not
+ * linked, linked, granted; and on release: OWNER dropped, no successor seen,
+ * waiting for the link, about to hand off.
  */
+#include "kernel/race.h"
+
 #define DISPATCH_LEVEL      2
 #define SYNCH_LEVEL         12
 #define QNEXT               0x00    /* KSPIN_LOCK_QUEUE.Next */
@@ -54,27 +61,34 @@
     jnz     .Lqueued\@
     lea     LOCK_QUEUE_OWNER(%rdi), %rcx
     mov     %rcx, QLOCK(%rsi)           /* no predecessor: q.Lock = &L|OWNER, ours */
+    RACE_POINT mcs.acquire.uncontended
     ret
 .Lqueued\@:
+    RACE_POINT mcs.acquire.swapped      /* the tail, but not yet linked behind prev */
     lea     LOCK_QUEUE_WAIT(%rdi), %rcx
     mov     %rcx, QLOCK(%rsi)           /* q.Lock = &L|WAIT, stored (TSO) before prev can see q */
+    RACE_POINT mcs.acquire.wait_stored
     mov     %rsi, QNEXT(%rax)           /* prev.Next = q: from here prev may hand off to us */
+    RACE_POINT mcs.acquire.linked
 .Lwait\@:
     pause
     testb   $LOCK_QUEUE_WAIT, QLOCK(%rsi)   /* spin on our own entry, not on L */
     jnz     .Lwait\@
+    RACE_POINT mcs.acquire.granted
     ret                                 /* TSO: no later load passes the load that saw OWNER */
 .endm
 
 /* Leave the queue of entry %rdi, handing the lock to the next waiter if any.
  * Clobbers %rax, %rcx, %rdx; falls through. */
 .macro MCS_RELEASE
+    RACE_POINT mcs.release.held
     mov     QLOCK(%rdi), %rdx
     and     $~(LOCK_QUEUE_WAIT | LOCK_QUEUE_OWNER), %rdx    /* &L */
     mov     %rdx, QLOCK(%rdi)           /* q.Lock = &L: drop OWNER */
     mov     QNEXT(%rdi), %rcx           /* r = q.Next */
     test    %rcx, %rcx
     jnz     .Lhandoff\@
+    RACE_POINT mcs.release.no_successor_seen    /* one may swap in now */
     mov     %rdi, %rax
     lock cmpxchg %rcx, (%rdx)           /* L == q (nobody behind us)?  L = 0: free */
     je      .Ldone\@
@@ -84,6 +98,7 @@
     test    %rcx, %rcx
     jz      .Llink\@
 .Lhandoff\@:
+    RACE_POINT mcs.release.handing_off
     movq    $0, QNEXT(%rdi)             /* q.Next = NULL */
     or      $LOCK_QUEUE_OWNER, %rdx
     mov     %rdx, QLOCK(%rcx)           /* r.Lock = &L|OWNER: the hand-off.  A plain store:
@@ -204,6 +219,7 @@ KxTryToAcquireQueuedSpinLock:
     and     $~(LOCK_QUEUE_WAIT | LOCK_QUEUE_OWNER), %rdx    /* &L */
     cmpq    $0, (%rdx)                  /* busy: fail on a plain read */
     jne     1f
+    RACE_POINT mcs.try.saw_free
     movq    $0, QNEXT(%rdi)
     xor     %eax, %eax
     lock cmpxchg %rdi, (%rdx)           /* L == 0?  L = q */

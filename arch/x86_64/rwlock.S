@@ -23,7 +23,13 @@
  *   exclusive release  (1,0) -> (0,0)     mov $0: TSO keeps the section before it
  *   convert            (0,1) -> (1,0)     lock cmpxchg: only the caller reads,
  *                                          and no writer waits
+ *
+ * Race points (kernel/race.h; nothing unless RACE=1) sit between each read
+ * of the word and the locked instruction that acts on it, after each
+ * transition, and before each release.
  */
+#include "kernel/race.h"
+
 #define DISPATCH_LEVEL  2
 #define WRITER          0x80000000
 #define READERS         0x7FFFFFFF
@@ -38,9 +44,11 @@
 .Ltry\@:
     test    %eax, %eax
     js      .Lwait\@                    /* W: a writer holds or waits, new readers wait */
+    RACE_POINT rw.shared.saw_no_writer  /* a writer may claim W right here */
     lea     1(%rax), %ecx
     lock cmpxchg %ecx, (%rdi)           /* R + 1 if the word is still %eax; else %eax = now */
     jne     .Ltry\@
+    RACE_POINT rw.shared.held
     jmp     .Ldone\@
 .Lwait\@:
     pause
@@ -58,8 +66,10 @@
 .Lclaim\@:
     test    %eax, %eax
     js      .Lwriter\@                  /* another writer holds or claimed it */
+    RACE_POINT rw.exclusive.saw_no_writer
     lock btsl $31, (%rdi)               /* claim W: from now on, new readers wait */
     jc      .Lwriter\@                  /* another writer was faster */
+    RACE_POINT rw.exclusive.claimed     /* readers inside leave; new ones must wait */
 .Ldrain\@:
     testl   $READERS, (%rdi)            /* the readers inside leave by themselves */
     jz      .Ldone\@
@@ -104,6 +114,7 @@ ExAcquireSpinLockSharedAtDpcLevel:
     .type   ExReleaseSpinLockShared, @function
     .p2align 4
 ExReleaseSpinLockShared:
+    RACE_POINT rw.release_shared.held
     lock decl (%rdi)                    /* R - 1: locked, readers leave concurrently */
     movzbl  %sil, %esi
     mov     %rsi, %cr8
@@ -115,6 +126,7 @@ ExReleaseSpinLockShared:
     .type   ExReleaseSpinLockSharedFromDpcLevel, @function
     .p2align 4
 ExReleaseSpinLockSharedFromDpcLevel:
+    RACE_POINT rw.release_shared_from_dpc.held
     lock decl (%rdi)
     ret
     .size   ExReleaseSpinLockSharedFromDpcLevel, . - ExReleaseSpinLockSharedFromDpcLevel
@@ -144,6 +156,7 @@ ExAcquireSpinLockExclusiveAtDpcLevel:
     .type   ExReleaseSpinLockExclusive, @function
     .p2align 4
 ExReleaseSpinLockExclusive:
+    RACE_POINT rw.release_exclusive.held
     movl    $0, (%rdi)                  /* (1,0) -> (0,0): only the writer writes now */
     movzbl  %sil, %esi
     mov     %rsi, %cr8
@@ -155,6 +168,7 @@ ExReleaseSpinLockExclusive:
     .type   ExReleaseSpinLockExclusiveFromDpcLevel, @function
     .p2align 4
 ExReleaseSpinLockExclusiveFromDpcLevel:
+    RACE_POINT rw.release_exclusive_from_dpc.held
     movl    $0, (%rdi)
     ret
     .size   ExReleaseSpinLockExclusiveFromDpcLevel, . - ExReleaseSpinLockExclusiveFromDpcLevel
@@ -167,6 +181,7 @@ ExTryConvertSharedSpinLockExclusive:
     mov     $1, %eax
     cmpl    %eax, (%rdi)                /* another reader, or a waiting writer: no */
     jne     1f
+    RACE_POINT rw.convert.saw_alone
     mov     $WRITER, %ecx
     lock cmpxchg %ecx, (%rdi)           /* (0,1) -> (1,0) */
     jne     1f
@@ -185,6 +200,7 @@ ExTryAcquireSpinLockSharedAtDpcLevel:
     mov     (%rdi), %eax
 1:  test    %eax, %eax
     js      2f
+    RACE_POINT rw.try_shared.saw_no_writer
     lea     1(%rax), %ecx
     lock cmpxchg %ecx, (%rdi)
     jne     1b
@@ -202,6 +218,7 @@ ExTryAcquireSpinLockExclusiveAtDpcLevel:
     xor     %eax, %eax
     cmpl    $0, (%rdi)                  /* busy: fail on a plain read */
     jne     1f
+    RACE_POINT rw.try_exclusive.saw_free
     mov     $WRITER, %ecx
     lock cmpxchg %ecx, (%rdi)           /* (0,0) -> (1,0); on failure EAX = the word */
     sete    %al

@@ -17,7 +17,14 @@
  * the locked instruction again.  Release is a plain store: x86-64 is TSO
  * (SDM Vol. 3A 8.2.2), so no load or store of the critical section can pass
  * it, and a call boundary already stops the compiler.
+ *
+ * Race points (kernel/race.h; nothing unless RACE=1): between the raise and
+ * the locked instruction, inside the critical section's first and last
+ * instructions, between a waiter's "looks free" and its retry, and between
+ * the releasing store and the lowering of IRQL.
  */
+#include "kernel/race.h"
+
 #define DISPATCH_LEVEL  2
 #define SYNCH_LEVEL     12
 
@@ -31,7 +38,22 @@
     pause                           /* spin-wait hint: no memory-order machine clear on exit */
     cmpq    $0, (%rdi)              /* a plain read: no bus lock, no line stolen */
     jne     .Lspin\@
+    RACE_POINT spinlock.waiter.saw_free     /* another CPU may take it first */
     jmp     \retry
+.endm
+
+/* Raise to \level, then take the lock word at (%rdi) and return the old
+ * IRQL in %al. */
+.macro RAISE_AND_ACQUIRE level, name
+    mov     %cr8, %rax              /* the old IRQL: our return value */
+    mov     $\level, %ecx
+    mov     %rcx, %cr8              /* raise first: no DPC can now run here and spin on it */
+    RACE_POINT \name\().raised
+1:  lock btsq $0, (%rdi)            /* CF = the old bit 0: the one locked instruction */
+    jc      2f
+    RACE_POINT \name\().held
+    ret
+2:  WAIT_UNTIL_FREE 1b
 .endm
 
 /* KIRQL KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock)   (KeAcquireSpinLock) */
@@ -39,13 +61,7 @@
     .type   KeAcquireSpinLockRaiseToDpc, @function
     .p2align 4
 KeAcquireSpinLockRaiseToDpc:
-    mov     %cr8, %rax              /* the old IRQL: our return value */
-    mov     $DISPATCH_LEVEL, %ecx
-    mov     %rcx, %cr8              /* raise first: no DPC can now run here and spin on it */
-1:  lock btsq $0, (%rdi)            /* CF = the old bit 0: the one locked instruction */
-    jc      2f
-    ret
-2:  WAIT_UNTIL_FREE 1b
+    RAISE_AND_ACQUIRE DISPATCH_LEVEL, spinlock.acquire
     .size   KeAcquireSpinLockRaiseToDpc, . - KeAcquireSpinLockRaiseToDpc
 
 /* KIRQL KeAcquireSpinLockRaiseToSynch(PKSPIN_LOCK SpinLock) */
@@ -53,13 +69,7 @@ KeAcquireSpinLockRaiseToDpc:
     .type   KeAcquireSpinLockRaiseToSynch, @function
     .p2align 4
 KeAcquireSpinLockRaiseToSynch:
-    mov     %cr8, %rax
-    mov     $SYNCH_LEVEL, %ecx
-    mov     %rcx, %cr8
-1:  lock btsq $0, (%rdi)
-    jc      2f
-    ret
-2:  WAIT_UNTIL_FREE 1b
+    RAISE_AND_ACQUIRE SYNCH_LEVEL, spinlock.acquire_synch
     .size   KeAcquireSpinLockRaiseToSynch, . - KeAcquireSpinLockRaiseToSynch
 
 /* VOID KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql) */
@@ -67,7 +77,9 @@ KeAcquireSpinLockRaiseToSynch:
     .type   KeReleaseSpinLock, @function
     .p2align 4
 KeReleaseSpinLock:
+    RACE_POINT spinlock.release.held
     movq    $0, (%rdi)              /* release: the store TSO keeps after the critical section */
+    RACE_POINT spinlock.release.stored      /* free, IRQL still raised */
     movzbl  %sil, %esi
     mov     %rsi, %cr8              /* then lower: pending interrupts above NewIrql arrive now */
     ret
@@ -84,6 +96,7 @@ KeAcquireSpinLockAtDpcLevel:
 KefAcquireSpinLockAtDpcLevel:
 1:  lock btsq $0, (%rdi)
     jc      2f
+    RACE_POINT spinlock.acquire_at_dpc.held
     ret
 2:  WAIT_UNTIL_FREE 1b
     .size   KeAcquireSpinLockAtDpcLevel, . - KeAcquireSpinLockAtDpcLevel
@@ -98,6 +111,7 @@ KefAcquireSpinLockAtDpcLevel:
     .p2align 4
 KeReleaseSpinLockFromDpcLevel:
 KefReleaseSpinLockFromDpcLevel:
+    RACE_POINT spinlock.release_from_dpc.held
     movq    $0, (%rdi)
     ret
     .size   KeReleaseSpinLockFromDpcLevel, . - KeReleaseSpinLockFromDpcLevel
@@ -111,6 +125,7 @@ KeTryToAcquireSpinLockAtDpcLevel:
     xor     %eax, %eax
     cmpq    $0, (%rdi)              /* busy: FALSE on a plain read, the holder keeps its line */
     jne     1f
+    RACE_POINT spinlock.try.saw_free
     lock btsq $0, (%rdi)
     setnc   %al                     /* TRUE if bit 0 was clear: it is ours */
 1:  ret
@@ -130,6 +145,7 @@ KeAcquireSpinLockForDpc:
     mov     %rcx, %cr8
 1:  lock btsq $0, (%rdi)
     jc      2f
+    RACE_POINT spinlock.acquire_for_dpc.held
     ret
 2:  WAIT_UNTIL_FREE 1b
     .size   KeAcquireSpinLockForDpc, . - KeAcquireSpinLockForDpc
@@ -140,7 +156,9 @@ KeAcquireSpinLockForDpc:
     .type   KeReleaseSpinLockForDpc, @function
     .p2align 4
 KeReleaseSpinLockForDpc:
+    RACE_POINT spinlock.release_for_dpc.held
     movq    $0, (%rdi)
+    RACE_POINT spinlock.release_for_dpc.stored
     movzbl  %sil, %esi
     cmp     $DISPATCH_LEVEL, %esi
     jae     1f
