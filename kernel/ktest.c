@@ -76,9 +76,25 @@ void ktest_expect_bugcheck(struct kt_param p1, struct kt_param p2, struct kt_par
             KiCurrentTest ? KiCurrentTest->expected_bugcheck : 0, s[0], s[1], s[2], s[3]);
 }
 
+/* "all", or globs separated by commas: test=spinlock_rw_*,dpc_flush_* */
 static BOOLEAN selected(const struct ktest *t, const char *pattern)
 {
-    return strcmp(pattern, "all") == 0 || glob_match(pattern, t->name);
+    char glob[128];
+
+    if (strcmp(pattern, "all") == 0)
+        return TRUE;
+    while (*pattern) {
+        size_t n = 0;
+        for (; *pattern && *pattern != ','; pattern++)
+            if (n + 1 < sizeof(glob))
+                glob[n++] = *pattern;
+        glob[n] = '\0';
+        if (*pattern == ',')
+            pattern++;
+        if (n && glob_match(glob, t->name))
+            return TRUE;
+    }
+    return FALSE;
 }
 
 /* Every test starts at PASSIVE_LEVEL with interrupts enabled and must leave

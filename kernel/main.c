@@ -40,7 +40,8 @@ static void apply_test(const char *value)
 {
     ksnprintf(KiTestPattern, sizeof(KiTestPattern), "%s", value[0] ? value : "all");
 }
-KERNEL_OPTION("test", "run in-kernel tests and exit QEMU: test=all or test=<glob>", apply_test);
+KERNEL_OPTION("test", "run in-kernel tests and exit QEMU: test=all or test=<glob>[,<glob>...]",
+              apply_test);
 
 static void print_processors(ULONG64 ticks)
 {
