@@ -4,7 +4,8 @@
 #   make CHECKED=0    free kernel    -> build/free/...
 #   make RACE=1       either, with race points -> build/checked-race/ (docs/testing.md)
 #   make run          boot it in QEMU (SMP=4 vCPUs), serial on this terminal
-#   make test         host unit tests + every in-kernel test, checked and free
+#   make test         host unit tests + every in-kernel test, checked and free,
+#                     and both again with race points on (RACE=1, 2 and 8 vCPUs)
 #   make test-big     the SMP tests on 32 vCPUs (part of make test)
 #   make bench        benchmarks of the free build -> build/bench/
 #   make debug        QEMU halted with a gdb stub, and gdb attached
@@ -21,6 +22,7 @@ NEG_SMP ?= 2
 BIG_SMP ?= 32
 ACCEL ?= tcg,thread=multi
 ARGS ?=
+RACE_SEED ?= 20261206
 MEM ?= 256M
 CROSS ?=
 
@@ -142,11 +144,14 @@ test-host:
 	$(Q)python3 -m unittest -q tests/test_runner_selftest.py
 	$(Q)sh tests/host/run.sh build/host
 
+# A RACE=1 build boots with its race points on, seed RACE_SEED (docs/testing.md).
 test-kernel: all
 	$(Q)sh scripts/need.sh test
 	$(Q)NM=$(NM) sh scripts/check-exports.sh $(BUILD)/kernel.elf
+	$(Q)NM=$(NM) OBJDUMP=$(OBJDUMP) sh scripts/check-race-points.sh $(BUILD)/kernel.elf $(RACE)
 	$(Q)python3 tests/runner.py --iso $(BUILD)/kernel.iso --smp "$(TEST_SMP)" \
-		--neg-smp "$(NEG_SMP)" --accel "$(ACCEL)" --log-dir $(BUILD)/test-logs --label $(BUILD_KIND)
+		--neg-smp "$(NEG_SMP)" --accel "$(ACCEL)" --log-dir $(BUILD)/test-logs --label $(BUILD_KIND) \
+		$(if $(filter 1,$(RACE)),--cmdline "race=$(RACE_SEED)")
 
 # Benchmarks: the free build at BENCH_SMP vCPUs; tables on the terminal,
 # JSON, CSV and charts in build/bench/ (docs/performance.md).
