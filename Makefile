@@ -159,6 +159,7 @@ BENCH_SMP ?= 1 2 4
 bench:
 	$(Q)sh scripts/need.sh bench
 	$(Q)$(MAKE) --no-print-directory CHECKED=0
+	$(Q)NM=$(NM) OBJDUMP=$(OBJDUMP) sh scripts/check-race-points.sh build/free/kernel.elf 0
 	$(Q)python3 tests/bench.py --iso build/free/kernel.iso --smp "$(BENCH_SMP)" --out build/bench \
 		--accel "$(ACCEL)"
 
