@@ -142,6 +142,7 @@ debug: all
 test-host:
 	$(Q)sh scripts/need.sh test
 	$(Q)python3 -m unittest -q tests/test_runner_selftest.py
+	$(Q)python3 scripts/check-doc-paths.py
 	$(Q)sh tests/host/run.sh build/host
 
 # A RACE=1 build boots with its race points on, seed RACE_SEED (docs/testing.md).

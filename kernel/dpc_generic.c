@@ -1,7 +1,7 @@
 /*
  * dpc_generic.c - KeGenericCallDpc: one routine on every CPU at
  * DISPATCH_LEVEL, with a barrier they can meet at (undocumented on Windows;
- * the contract third-party drivers rely on is WDK-REFERENCE.md 4.5).
+ * docs/dpc.md states the contract third-party drivers rely on).
  *
  * The caller queues one HighImportance DPC per active CPU, each aimed at
  * its CPU, with SystemArgument1 = the count of CPUs yet to finish and

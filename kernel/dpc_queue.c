@@ -10,7 +10,7 @@
  * table says so (WDK: Organization of DPC Queues) and none is already on its
  * way.  That CPU takes the interrupt once its IRQL drops below
  * DISPATCH_LEVEL, moves to its DPC stack and runs the queue dry, one DPC at
- * a time, each with interrupts enabled (WDK-REFERENCE.md 4.4).
+ * a time, each with interrupts enabled (docs/dpc.md, "The drain loop").
  *
  * The one invariant that keeps a DPC from being stranded: a CPU's queue is
  * never non-empty with DpcRoutineActive and DpcInterruptRequested both clear
@@ -200,7 +200,7 @@ static void check_returned_irql(PKDEFERRED_ROUTINE Routine, PKDPC Dpc, PVOID Con
     __writecr8(DISPATCH_LEVEL);
 }
 
-/* The drain loop (WDK-REFERENCE.md 4.4), on the DPC stack at DISPATCH_LEVEL. */
+/* The drain loop (docs/dpc.md), on the DPC stack at DISPATCH_LEVEL. */
 static VOID retire_dpc_list(PVOID Context)
 {
     PKPRCB prcb = Context;
@@ -258,10 +258,10 @@ static VOID dpc_interrupt(PKTRAP_FRAME TrapFrame, PVOID Context)
         KiCallOnStack(retire_dpc_list, prcb, prcb->DpcStack);
 }
 
-/* Thresholds per tick (WDK-REFERENCE.md 4.3): the request rate is a running
- * average of DPCs queued per tick; a queue left waiting gets its interrupt
- * now, and the depth that forces one shrinks while DPCs come slowly, and
- * grows back every AdjustDpcThreshold quiet ticks. */
+/* Thresholds per tick (WDK: Organization of DPC Queues): the request rate
+ * is a running average of DPCs queued per tick; a queue left waiting gets
+ * its interrupt now, and the depth that forces one shrinks while DPCs come
+ * slowly, and grows back every AdjustDpcThreshold quiet ticks. */
 VOID KiDpcClockTick(PKTRAP_FRAME TrapFrame)
 {
     PKPRCB prcb = KeGetCurrentPrcb();

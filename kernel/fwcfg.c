@@ -1,8 +1,9 @@
 /*
  * fwcfg.c - read a named file from QEMU's firmware configuration device.
  *
- * QEMU's "fw_cfg" (docs/specs/fw_cfg.rst in QEMU): write a 16-bit selector to
- * port 0x510, read the item's bytes from port 0x511.  Item 0 is the signature
+ * QEMU's "fw_cfg" (QEMU documentation, "QEMU Firmware Configuration (fw_cfg)
+ * Device"): write a 16-bit selector to port 0x510, read the item's bytes
+ * from port 0x511.  Item 0 is the signature
  * "QEMU"; item 0x19 is the file directory, a big-endian count followed by
  * 64-byte entries {be32 size, be16 select, be16 reserved, char name[56]}.
  * On a machine without the device the signature read returns other bytes and

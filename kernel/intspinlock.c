@@ -1,7 +1,7 @@
 /*
  * intspinlock.c - interrupt spin locks: KeAcquireInterruptSpinLock,
  * KeReleaseInterruptSpinLock, KeSynchronizeExecution (WDK pages of those
- * names; WDK-REFERENCE.md 2.4).
+ * names).
  *
  * The lock of an interrupt object is *ActualLock: its own SpinLock, or the
  * one the driver gave IoConnectInterrupt for several vectors.  The ISR runs

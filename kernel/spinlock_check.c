@@ -100,7 +100,7 @@ VOID KiCheckIrqlLowering(KIRQL NewIrql, ULONG_PTR Caller)
 {
     KI_SPIN_LOCK_TRACE *trace = this_trace();
 
-    /* The seed's case: KeAcquireSpinLock raised from OldIrql, the FromDpcLevel
+    /* A stale raise: KeAcquireSpinLock raised from OldIrql, the FromDpcLevel
      * release kept the raised level; the next lowering below it shows the
      * caller never got its IRQL back there.  WDK: Bug Check 0xC8,
      * P1 = (Current << 16) | (Expected << 8) | Unique. */

@@ -10,8 +10,9 @@
  * build tells a recursive acquire from contention, finds the holder of a lock
  * a CPU has spun on for too long, knows which release level KeReleaseSpinLock
  * expects, and catches IRQL lowered below a held lock's level or left
- * raised by a release that does not restore it (the seed's misuse).  The
- * free build keeps the fields but never touches them.
+ * raised by a release that does not restore it (a stale raise: a lock taken
+ * by a raising form and released by a FromDpcLevel form).  The free build
+ * keeps the fields but never touches them.
  *
  * Bug check codes and parameters: docs/spinlocks.md, "Misuse and the bug
  * check each one gets".

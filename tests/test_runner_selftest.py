@@ -64,7 +64,7 @@ ok 3 dpc_queue # SKIP needs 2 cpus
 NORMAL_FAIL = """KTAP version 1
 1..3
 ok 1 irql_raise_lower
-    # tests/kernel/spin.c:42: expected 2, got 3
+    # tests/kernel/test_spinlock.c:42: expected 2, got 3
 not ok 2 spinlock_basic
 ok 3 dpc_queue # SKIP needs 2 cpus
 """
@@ -159,7 +159,7 @@ class RunnerSelfTest(unittest.TestCase):
     def test_failing_test(self):
         rc, out, _ = self.run_runner({"*": {"out": NORMAL_FAIL, "status": 35}}, neg_smp="")
         self.assertEqual(rc, 1)
-        self.assertIn("not ok 2 smp=1 spinlock_basic\n    # tests/kernel/spin.c:42: expected 2, got 3\n", out)
+        self.assertIn("not ok 2 smp=1 spinlock_basic\n    # tests/kernel/test_spinlock.c:42: expected 2, got 3\n", out)
         self.assertIn("# log: " + os.path.join(self.logs, "smp1-all.log"), out)
         self.assertEqual(out.splitlines()[-1], "1 passed, 1 failed, 1 skipped")
 

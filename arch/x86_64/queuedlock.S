@@ -20,7 +20,7 @@
  * The MCS queue (Mellor-Crummey and Scott, "Algorithms for scalable
  * synchronization on shared-memory multiprocessors", 1991).  L is the lock
  * word, q our queue entry, prev the entry queued before us, r the one after.
- * Notation: L | q.Next | q.Lock  (the visible states of WDK-REFERENCE 2.2):
+ * Notation: L | q.Next | q.Lock  (the states docs/spinlocks.md draws):
  *
  *   acquire, lock free:     0 | -    | -          xchg L   ->  q | NULL | &L|OWNER
  *   acquire, lock held:     p | -    | -          xchg L   ->  q | NULL | &L|WAIT,

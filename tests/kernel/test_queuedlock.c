@@ -1,7 +1,7 @@
 /*
  * test_queuedlock.c - in-stack and numbered queued spin locks
  * (kernel/queuedlock.c, arch/x86_64/queuedlock.S): the exact visible states
- * of the lock word and the queue entries (WDK-REFERENCE 2.2), the IRQL of
+ * of the lock word and the queue entries (docs/spinlocks.md), the IRQL of
  * every form, try-acquire, the I/O cancel lock, and first-come first-served
  * hand-off between CPUs.
  */
