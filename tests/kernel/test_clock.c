@@ -5,6 +5,7 @@
  */
 #include "wdm.h"
 #include "ktest.h"
+#include "string.h"
 #include "kernel/clock.h"
 #include "kernel/console.h"
 #include "kernel/pcr.h"
@@ -131,5 +132,15 @@ KTEST(clock_ipi_generic_call_runs_once_per_cpu_at_ipi_level)
         if (n < count)
             KT_EXPECT_EQ(KtGenericCall.Irql[n], IPI_LEVEL);
     }
+    KT_EXPECT_EQ(KtGenericCall.SawAllEntered, count);
+    KT_EXPECT_EQ(KtGenericCall.InterruptsOn, count);   /* IPI_LEVEL, but IF = 1 */
+
+    /* From DISPATCH_LEVEL (the highest the WDK allows): back at DISPATCH_LEVEL. */
+    memset((void *)&KtGenericCall, 0, sizeof(KtGenericCall));
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    result = KeIpiGenericCall(generic_call_worker, 0x2000);
+    KT_EXPECT_EQ(KeGetCurrentIrql(), DISPATCH_LEVEL);
+    KeLowerIrql(old);
+    KT_EXPECT_EQ(result, 0x2000 + caller);
     KT_EXPECT_EQ(KtGenericCall.SawAllEntered, count);
 }
