@@ -25,7 +25,7 @@ TOP_DIRS = ("arch", "boot", "docs", "include", "kernel", "lib", "scripts", "test
 # followed by "<" is a template (tests/kernel/test_<name>.c), not a path.
 PATH_RE = re.compile(r"(?<![\w./-])((?:%s)/(?:[\w.*?/-]|\[\w+\])*(?:[\w*]|\[\w+\]))(?![<\w])"
                      % "|".join(re.escape(d) for d in TOP_DIRS))
-# A page named alone ("see WDK-REFERENCE.md"): it must be a page of ours.
+# A page named alone (a bare *.md name): it must be a page of ours.
 PAGE_RE = re.compile(r"(?<![\w./-])([\w-]+\.md)\b")
 LINK_RE = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 TOP_FILES = ("Makefile", "linker.ld", "README.md")
