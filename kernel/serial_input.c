@@ -198,11 +198,22 @@ static VOID serial_dpc(PKDPC Dpc, PVOID DeferredContext, PVOID SystemArgument1,
     } while (t.Count == ECHO_CHUNK);
 }
 
-/* Drop whatever the receiver holds (leftovers from before we listened). */
-static void drain_receiver(void)
+/* Keep what the receiver already holds: bytes typed (or piped into `make
+ * run`) before the interrupt was connected wait in the UART's FIFO, and are
+ * the user's as much as any later ones.  Called before the connect, so no
+ * ISR can touch the ring yet.  Bounded: a receiver that never runs dry is
+ * not a reason to hang the boot. */
+static void keep_waiting_bytes(void)
 {
-    for (ULONG i = 0; i < 64 && (inb(COM1 + UART_LSR) & LSR_DATA_READY); i++)
-        (void)inb(COM1 + UART_DATA);
+    for (ULONG i = 0; i < 64 && (inb(COM1 + UART_LSR) & LSR_DATA_READY); i++) {
+        UCHAR c = inb(COM1 + UART_DATA);
+        if (KiSerial.Tail - KiSerial.Head < KI_SERIAL_RING_SIZE) {
+            KiSerial.Ring[KiSerial.Tail++ % KI_SERIAL_RING_SIZE] = c;
+            KiSerial.Received++;
+        } else {
+            KiSerial.Dropped++;
+        }
+    }
 }
 
 NTSTATUS KiStartSerialInput(ULONG Processor, BOOLEAN Echo)
@@ -238,9 +249,10 @@ NTSTATUS KiStartSerialInput(ULONG Processor, BOOLEAN Echo)
     KeInitializeDpc(&KiSerial.Dpc, serial_dpc, NULL);
 
     /* The line must be low when the input is unmasked: an edge input
-     * raised before that would never be seen again. */
+     * raised before that would never be seen again.  So the receiver is
+     * emptied here, into the ring. */
     outb(COM1 + UART_IER, 0);
-    drain_receiver();
+    keep_waiting_bytes();
     (void)inb(COM1 + UART_IIR);
 
     PKINTERRUPT interrupt;
@@ -250,6 +262,8 @@ NTSTATUS KiStartSerialInput(ULONG Processor, BOOLEAN Echo)
         return status;
     KiSerial.Interrupt = interrupt;
     outb(COM1 + UART_IER, IER_RX_AVAILABLE);
+    if (KiSerial.Tail != KiSerial.Head)     /* kept bytes: the DPC echoes them, as the ISR's */
+        KeInsertQueueDpc(&KiSerial.Dpc, NULL, NULL);
     return STATUS_SUCCESS;
 }
 

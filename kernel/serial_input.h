@@ -34,7 +34,8 @@ typedef struct _KI_SERIAL_INPUT_STATS {
  * to its GSI and vector (KiGetIsaInterruptVector), an ISR that drains the
  * UART's receive FIFO into a ring and queues a DPC, routed to Processor,
  * then enable the UART's "received data available" interrupt (IER bit 0).
- * With Echo, the DPC takes what arrives out of the ring and writes it back
+ * Bytes that were already waiting in the UART (typed before the connect)
+ * go into the ring first, as if the ISR had received them.  With Echo, the DPC takes what arrives out of the ring and writes it back
  * to the console (KiReadSerialInput then finds nothing).
  * STATUS_UNSUCCESSFUL with no I/O APIC input for IRQ 4; IoConnectInterrupt's
  * errors; STATUS_SUCCESS if already started (Echo is then updated).
