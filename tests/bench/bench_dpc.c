@@ -23,12 +23,17 @@
  * DPC aimed at another CPU sends no IPI: it waits for that CPU's next clock
  * tick (1 ms).  A Low DPC on the inserting CPU runs at once only while the
  * CPU's DPC request rate is below MinimumDpcRate; otherwise it too waits
- * for the tick.  Those medians measure the tick, not a defect.
+ * for the tick.  Those medians measure the tick, not a defect.  A DPC that
+ * waits for the tick is inserted at a pseudo-random moment within the clock
+ * period: inserting a fixed time after the previous sample's tick would lock
+ * the insert to the tick's phase and measure that fixed offset instead of
+ * the wait a driver sees (half a period on average).
  */
 #include "wdm.h"
 #include "kbench.h"
 #include "ktest.h"
 #include "printf.h"
+#include "kernel/clock.h"
 #include "kernel/interrupt.h"
 #include "kernel/pcr.h"
 #include "kernel/vectors.h"
@@ -43,10 +48,18 @@ static ULONG64 KbSamples[KBENCH_SAMPLES];
 static KDPC KbDpc;
 static volatile ULONG64 KbStartedAt;
 
-/* Spin on the TSC alone (no pause: see bench_floors.c). */
-static void settle(void)
+/* Spin on the TSC alone (no pause: see bench_floors.c) for KB_SETTLE_US,
+ * plus up to one clock period more when random_phase. */
+static void settle(BOOLEAN random_phase)
 {
-    ULONG64 until = kbench_begin() + KiTscFrequency * KB_SETTLE_US / 1000000;
+    static ULONG64 lcg = 1;
+    ULONG64 us = KB_SETTLE_US;
+
+    if (random_phase) {
+        lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;   /* Knuth's MMIX LCG */
+        us += (lcg >> 33) % KiClockPeriodMicroseconds();
+    }
+    ULONG64 until = kbench_begin() + KiTscFrequency * us / 1000000;
 
     while (kbench_begin() < until)
         ;
@@ -78,8 +91,11 @@ static void time_latency(KDPC_IMPORTANCE importance, LONG target)
     KeSetImportanceDpc(&KbDpc, importance);
     if (target >= 0)
         KeSetTargetProcessorDpc(&KbDpc, (CCHAR)target);
+    /* Remote Low and Medium DPCs wait for the target's tick (no IPI). */
+    BOOLEAN waits_for_tick = target >= 0 && importance <= MediumImportance;
+
     for (ULONG s = 0; s < KBENCH_WARMUP + KBENCH_SAMPLES; s++) {
-        settle();
+        settle(waits_for_tick);
         KbStartedAt = 0;
         ULONG64 t0 = kbench_begin();
         KeInsertQueueDpc(&KbDpc, NULL, NULL);
@@ -244,7 +260,7 @@ KBENCH(generic_call)
     BOOLEAN one = KeQueryActiveProcessorCount(NULL) == 1;
 
     for (ULONG s = 0; s < KBENCH_WARMUP + KBENCH_SAMPLES; s++) {
-        settle();
+        settle(FALSE);
         ULONG64 t0 = kbench_begin();
         KeGenericCallDpc(generic_routine, NULL);
         ULONG64 t1 = kbench_end();
@@ -255,7 +271,7 @@ KBENCH(generic_call)
                   one ? "floor.self_ipi" : "floor.ipi_one_way");
 
     for (ULONG s = 0; s < KBENCH_WARMUP + KBENCH_SAMPLES; s++) {
-        settle();
+        settle(FALSE);
         ULONG64 t0 = kbench_begin();
         KeIpiGenericCall(ipi_worker, 0);
         ULONG64 t1 = kbench_end();
