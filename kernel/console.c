@@ -127,9 +127,11 @@ static void console_lock_and_write(const char *out)
         uart_write(out);                /* nested in our own write: no lock */
         return;
     }
-    KIRQL old = KeGetCurrentIrql();
+    /* CR8 itself, not KfRaiseIrql/KeLowerIrql: the console sits beneath the
+     * checked build's IRQL and lock verifier, which prints through it. */
+    KIRQL old = (KIRQL)__readcr8();
     if (old < KI_CONSOLE_IRQL)
-        KfRaiseIrql(KI_CONSOLE_IRQL);
+        __writecr8(KI_CONSOLE_IRQL);
     while (!__atomic_compare_exchange_n(&KiConsoleOwner, &expected, me, FALSE,
                                         __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
         while (__atomic_load_n(&KiConsoleOwner, __ATOMIC_RELAXED))
@@ -139,7 +141,7 @@ static void console_lock_and_write(const char *out)
     uart_write(out);                    /* the clock and IPIs go on meanwhile */
     __atomic_store_n(&KiConsoleOwner, 0, __ATOMIC_RELEASE);     /* plain mov on x86 */
     if (old < KI_CONSOLE_IRQL)
-        KeLowerIrql(old);
+        __writecr8(old);
 }
 
 static int console_vprintf(const char *fmt, va_list ap)
