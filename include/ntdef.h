@@ -67,6 +67,8 @@ typedef LONG NTSTATUS;
 typedef UCHAR KIRQL, *PKIRQL;              /* wdm.h in the WDK */
 typedef ULONG_PTR KAFFINITY, *PKAFFINITY;  /* wdm.h in the WDK */
 
+#define MAXULONG 0xffffffff
+
 #define TRUE 1
 #define FALSE 0
 

@@ -5,6 +5,17 @@
  * kprintf formats into a buffer first and then sends the whole buffer under
  * KiConsoleLock, so a line is never split by another CPU's output.  With the
  * `cpu_prefix` option each line starts with "[cpuN] ".
+ *
+ * Up to 1 KiB at 115200 baud is ~90 ms on a real UART, too long to keep
+ * interrupts off: the clock would lose ticks and other CPUs would wait for
+ * their IPIs.  So the lock is taken and the text written at KI_CONSOLE_IRQL
+ * (12, below the clock) with interrupts as the caller had them.  A clock or
+ * IPI handler on the CPU that holds the lock may print too: it finds its
+ * own CPU as the owner, and spinning would deadlock (the owner cannot run
+ * until the handler returns), so it writes without the lock and its text
+ * lands inside the interrupted one, between two characters.  That nesting
+ * is the one case where a line can be split; text from other CPUs never
+ * splits one.
  */
 #include "kernel/console.h"
 #include "kernel/options.h"
@@ -28,11 +39,12 @@
 
 #define CONSOLE_BUFFER  1024
 
-/* KiConsoleLock: protects the UART transmitter and the order of whole kprintf
- * outputs.  Taken at any IRQL with interrupts disabled (an ISR that prints
- * cannot spin on a lock its own CPU holds); a plain xchg lock because the
- * console must work before, and beneath, every other lock in the kernel. */
-static volatile LONG KiConsoleLock;
+/* KiConsoleOwner: the console lock, the owner's processor number + 1, 0 =
+ * free.  Protects the UART transmitter and the order of whole kprintf
+ * outputs from different CPUs.  Taken at any IRQL, with interrupts left as
+ * the caller had them (above); a plain cmpxchg lock because the console
+ * must work before, and beneath, every other lock in the kernel. */
+static volatile ULONG KiConsoleOwner;
 static BOOLEAN KiConsoleCpuPrefix;
 
 static void apply_cpu_prefix(const char *value)
@@ -93,6 +105,45 @@ static void add_cpu_prefix(char *out, size_t size, const char *text)
     out[n] = '\0';
 }
 
+/* The holder's IRQL: above every device ISR and DPC, below the clock and
+ * IPIs.  Nothing that runs on the holder may wait for another CPU, or a CPU
+ * that waits for the console while holding what that code wants (an
+ * interrupt spin lock in KeSynchronizeExecution, a generic-call DPC's
+ * barrier) would wait for ever; the clock and IPI handlers wait for no CPU
+ * that can be spinning here, since this spin keeps interrupts enabled.
+ * (Printing at IPI_LEVEL or above, which the WDK does not allow DbgPrint,
+ * could still deadlock with an IPI-level barrier.) */
+#define KI_CONSOLE_IRQL (CLOCK_LEVEL - 1)
+
+/* No interrupts_save_disable: no scheduler moves us to another CPU, and an
+ * interrupt between the owner check and the cmpxchg prints and returns
+ * before we go on, leaving the owner as it found it. */
+static void console_lock_and_write(const char *out)
+{
+    ULONG me = KeGetCurrentPrcb()->Number + 1;
+    ULONG expected = 0;
+
+    if (__atomic_load_n(&KiConsoleOwner, __ATOMIC_RELAXED) == me) {
+        uart_write(out);                /* nested in our own write: no lock */
+        return;
+    }
+    /* CR8 itself, not KfRaiseIrql/KeLowerIrql: the console sits beneath the
+     * checked build's IRQL and lock verifier, which prints through it. */
+    KIRQL old = (KIRQL)__readcr8();
+    if (old < KI_CONSOLE_IRQL)
+        __writecr8(KI_CONSOLE_IRQL);
+    while (!__atomic_compare_exchange_n(&KiConsoleOwner, &expected, me, FALSE,
+                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+        while (__atomic_load_n(&KiConsoleOwner, __ATOMIC_RELAXED))
+            cpu_relax();                /* the clock and IPIs still come in */
+        expected = 0;
+    }
+    uart_write(out);                    /* the clock and IPIs go on meanwhile */
+    __atomic_store_n(&KiConsoleOwner, 0, __ATOMIC_RELEASE);     /* plain mov on x86 */
+    if (old < KI_CONSOLE_IRQL)
+        __writecr8(old);
+}
+
 static int console_vprintf(const char *fmt, va_list ap)
 {
     char text[CONSOLE_BUFFER], prefixed[CONSOLE_BUFFER + 256];
@@ -104,13 +155,7 @@ static int console_vprintf(const char *fmt, va_list ap)
         out = prefixed;
     }
 
-    uint64_t flags = interrupts_save_disable();
-    while (__atomic_exchange_n(&KiConsoleLock, 1, __ATOMIC_ACQUIRE))   /* xchg */
-        while (__atomic_load_n(&KiConsoleLock, __ATOMIC_RELAXED))
-            cpu_relax();
-    uart_write(out);
-    __atomic_store_n(&KiConsoleLock, 0, __ATOMIC_RELEASE);   /* plain mov on x86 */
-    restore_rflags(flags);
+    console_lock_and_write(out);
     return n;
 }
 

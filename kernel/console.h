@@ -9,7 +9,10 @@
 void KiInitializeConsole(void);
 
 /* printf to the serial console.  One call's output is written whole: lines
- * from different CPUs never interleave mid-line.  Any IRQL. */
+ * from different CPUs never interleave mid-line (a clock or IPI handler
+ * that prints on the CPU in the middle of a write is the exception,
+ * kernel/console.c).  Any IRQL; the write itself runs at IRQL 12 or the
+ * caller's, if higher, with interrupts as the caller had them. */
 int kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* For the bug check path only: writes without the console lock, which a

@@ -236,7 +236,7 @@ static VOID retire_dpc_list(PVOID Context)
         sti();
         KI_RACE_POINT("dpc.drain.calling");      /* it may be queued again already */
 
-        prcb->DpcTimeCount = 0;         /* the watchdog's single-DPC clock */
+        prcb->DpcRoutineStart = rdtsc();        /* the watchdog's single-DPC clock */
         routine(dpc, context, argument1, argument2);
         check_returned_irql(routine, dpc, context);     /* dpc may be gone: a number only */
     }

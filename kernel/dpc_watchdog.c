@@ -2,19 +2,25 @@
  * dpc_watchdog.c - the DPC watchdog (WDK: Bug Check 0x133
  * DPC_WATCHDOG_VIOLATION, KeQueryDpcWatchdogInformation).
  *
- * Every clock tick on every CPU counts, in that CPU's KPRCB:
- *   DpcTimeCount      ticks the DPC routine now running has taken (the
- *                     drain loop zeroes it before each call);
- *   DpcWatchdogCount  ticks in a row that found the CPU at DISPATCH_LEVEL or
- *                     above (TrapFrame->PreviousIrql), zeroed by any tick
- *                     that finds it lower.
- * Going past a limit is bug check 0x133, raised from the tick with the
- * interrupted code's registers and stack on the STOP screen:
- *   P1 0  one DPC too long:       P2 its count (limit + 1), P3 the limit, P4 0
+ * Every clock tick on every CPU checks, in that CPU's KPRCB:
+ *   DpcRoutineStart   the TSC when the DPC routine now running was called
+ *                     (the drain loop stamps it before each call);
+ *   DpcWatchdogStart  the TSC one tick before the first tick that found the
+ *                     CPU at DISPATCH_LEVEL or above (TrapFrame->PreviousIrql);
+ *                     DpcWatchdogCount is that stretch in ticks, zeroed by
+ *                     any tick that finds the CPU lower.
+ * Time is the TSC, counted in whole clock periods (a started period counts):
+ * under QEMU's TCG a vCPU the host does not run loses ticks (they coalesce
+ * in one IRR bit), and so does a CPU with interrupts disabled, so counting
+ * ticks ran slow (a 20 s limit once took 95 s).  Going past a limit is bug
+ * check 0x133, raised from the tick with the interrupted code's registers
+ * and stack on the STOP screen:
+ *   P1 0  one DPC too long:        P2 its time in ticks (> P3), P3 the limit, P4 0
  *   P1 1  too long at >= DISPATCH: P2 the period,  P3 0, P4 0
- * (Windows puts a triage block pointer in P4 / P3; we have none.)  ISRs are
- * not timed.  Being sampled by the tick, the cumulative count cannot see a
- * CPU dip below DISPATCH_LEVEL between two ticks.
+ * (Windows puts a triage block pointer in P4 / P3; we have none.)  P2 of the
+ * first is limit + 1 when ticks come on time, more when they were lost.
+ * ISRs are not timed.  Being sampled by the tick, the cumulative count
+ * cannot see a CPU dip below DISPATCH_LEVEL between two ticks.
  *
  * Limits: the `dpc_timeout_ms` and `dpc_watchdog_ms` options, 0 = off;
  * defaults 20 s and 120 s as on Windows (0x500 and 0x1E00 of its 15.6 ms
@@ -25,6 +31,8 @@
 #include "kernel/bugcheck.h"
 #include "kernel/clock.h"
 #include "kernel/options.h"
+#include "arch/x86_64/calibrate.h"
+#include "arch/x86_64/cpu.h"
 
 #define DEFAULT_DPC_TIMEOUT_MS      20000
 #define DEFAULT_DPC_WATCHDOG_MS     120000
@@ -35,6 +43,7 @@ static ULONG KiDpcWatchdogMs = DEFAULT_DPC_WATCHDOG_MS;
 /* In ticks; read by every CPU's tick, written at boot and by tests. */
 static volatile ULONG KiDpcTimeLimit;
 static volatile ULONG KiDpcWatchdogPeriod;
+static ULONG64 KiTscPerTick;            /* one clock period of TSC, set at boot */
 
 static ULONG parse_ms(const char *value, const char *name, ULONG current)
 {
@@ -72,6 +81,7 @@ static ULONG ms_to_ticks(ULONG ms)
 
 VOID KiInitializeDpcWatchdog(VOID)
 {
+    KiTscPerTick = KiTscFrequency * KiClockPeriodMicroseconds() / 1000000;
     KiSetDpcWatchdogLimits(ms_to_ticks(KiDpcTimeoutMs), ms_to_ticks(KiDpcWatchdogMs));
 }
 
@@ -81,18 +91,30 @@ VOID KiSetDpcWatchdogLimits(ULONG DpcTimeLimit, ULONG DpcWatchdogPeriod)
     KiDpcWatchdogPeriod = DpcWatchdogPeriod;
 }
 
+/* Clock periods from Start to Now, a started one counting whole. */
+static ULONG ticks_since(ULONG64 Start, ULONG64 Now)
+{
+    ULONG64 ticks = (Now - Start + KiTscPerTick - 1) / KiTscPerTick;
+
+    return ticks > MAXULONG ? MAXULONG : (ULONG)ticks;
+}
+
 VOID KiDpcWatchdogTick(PKPRCB Prcb, PKTRAP_FRAME TrapFrame)
 {
     ULONG limit = KiDpcTimeLimit;
     ULONG period = KiDpcWatchdogPeriod;
+    ULONG64 now = rdtsc();
 
     if (Prcb->DpcRoutineActive) {
-        ULONG count = ++Prcb->DpcTimeCount;
-        if (limit != 0 && count > limit)
-            KiBugCheckWithTrapFrame(DPC_WATCHDOG_VIOLATION, 0, count, limit, 0, TrapFrame);
+        ULONG used = ticks_since(Prcb->DpcRoutineStart, now);
+        if (limit != 0 && used > limit)
+            KiBugCheckWithTrapFrame(DPC_WATCHDOG_VIOLATION, 0, used, limit, 0, TrapFrame);
     }
     if (TrapFrame->PreviousIrql >= DISPATCH_LEVEL) {
-        ULONG count = ++Prcb->DpcWatchdogCount;
+        if (Prcb->DpcWatchdogCount == 0)        /* raised at most a tick ago, as far as we know */
+            Prcb->DpcWatchdogStart = now - KiTscPerTick;
+        ULONG count = ticks_since(Prcb->DpcWatchdogStart, now);
+        Prcb->DpcWatchdogCount = count;
         if (period != 0 && count > period)
             KiBugCheckWithTrapFrame(DPC_WATCHDOG_VIOLATION, 1, period, 0, 0, TrapFrame);
     } else {
@@ -112,7 +134,7 @@ NTSTATUS NTAPI KeQueryDpcWatchdogInformation(PKDPC_WATCHDOG_INFORMATION Watchdog
     ULONG period = KiDpcWatchdogPeriod;
 
     WatchdogInformation->DpcTimeLimit = limit;
-    WatchdogInformation->DpcTimeCount = time_left(limit, prcb->DpcTimeCount);
+    WatchdogInformation->DpcTimeCount = time_left(limit, ticks_since(prcb->DpcRoutineStart, rdtsc()));
     WatchdogInformation->DpcWatchdogLimit = period;
     WatchdogInformation->DpcWatchdogCount = time_left(period, prcb->DpcWatchdogCount);
     WatchdogInformation->Reserved = 0;

@@ -13,6 +13,20 @@
  *   5. cli, restore CR8; iretq (in trap.S) restores IF.
  * Pending interrupts of classes between the restored IRQL and the handler's
  * are delivered right after iretq sets IF again.
+ *
+ * Except for a level-triggered I/O APIC input: its EOI waits until after
+ * the handler (step 5, before CR8 is restored).  The local APIC sends the
+ * EOI of a level-triggered vector (its TMR bit set) on to the I/O APICs
+ * (SDM Vol. 3A 11.8.5, "Signaling Interrupt Servicing Completion"), and that
+ * message is what clears the input's remote IRR, which alone keeps a line
+ * that is still asserted from being sent again (82093AA datasheet 3.2.4,
+ * "Remote IRR").  An early EOI, before the ISR quieted the device, would
+ * bring the same interrupt straight back as a second, empty delivery.
+ * Holding the EOI costs nothing else: the in-service bit keeps PPR at the
+ * vector's class, where CR8 already is, and every nested interrupt (of a
+ * higher class) has sent its own EOI before it returns, so the EOI after the
+ * handler retires this vector's bit.  Masking the entry around the handler
+ * would also work, at two I/O APIC read-modify-writes per interrupt.
  */
 #include "wdm.h"
 #include "kernel/interrupt.h"
@@ -27,12 +41,18 @@
 static struct {
     PKI_INTERRUPT_HANDLER Handler;
     PVOID Context;
+    BOOLEAN LevelTriggered;             /* EOI after the handler (above) */
 } KiInterruptTable[256];
 
 VOID KiSetInterruptHandler(ULONG Vector, PKI_INTERRUPT_HANDLER Handler, PVOID Context)
 {
     KiInterruptTable[Vector].Context = Context;
     __atomic_store_n(&KiInterruptTable[Vector].Handler, Handler, __ATOMIC_RELEASE);
+}
+
+VOID KiSetInterruptLevelTriggered(ULONG Vector, BOOLEAN LevelTriggered)
+{
+    __atomic_store_n(&KiInterruptTable[Vector].LevelTriggered, LevelTriggered, __ATOMIC_RELEASE);
 }
 
 void KiDispatchInterrupt(PKTRAP_FRAME f)
@@ -52,12 +72,17 @@ void KiDispatchInterrupt(PKTRAP_FRAME f)
     KIRQL old = (KIRQL)__readcr8();
     KIRQL irql = KI_VECTOR_IRQL(vector);
     f->PreviousIrql = old;              /* e.g. the clock asks what it interrupted */
+    BOOLEAN late_eoi = __atomic_load_n(&KiInterruptTable[vector].LevelTriggered, __ATOMIC_ACQUIRE);
     __writecr8(irql);
-    KiApicEoi();
-    KI_RACE_POINT("interrupt.eoi_sent");        /* this class may arrive again now */
+    if (!late_eoi) {
+        KiApicEoi();
+        KI_RACE_POINT("interrupt.eoi_sent");    /* this class may arrive again now */
+    }
     sti();
     handler(f, KiInterruptTable[vector].Context);
     cli();
+    if (late_eoi)
+        KiApicEoi();                    /* the device is quiet: remote IRR may clear */
 
     KIRQL found = (KIRQL)__readcr8();
     if (DBG && found != irql)

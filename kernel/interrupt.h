@@ -14,6 +14,11 @@ typedef VOID (*PKI_INTERRUPT_HANDLER)(PKTRAP_FRAME TrapFrame, PVOID Context);
 /* Install (or, with NULL, remove) the handler of a vector. */
 VOID KiSetInterruptHandler(ULONG Vector, PKI_INTERRUPT_HANDLER Handler, PVOID Context);
 
+/* Whether Vector comes from a level-triggered I/O APIC input, whose EOI
+ * must wait until the handler has run (kernel/interrupt.c).  Set while the
+ * input is masked. */
+VOID KiSetInterruptLevelTriggered(ULONG Vector, BOOLEAN LevelTriggered);
+
 /* Request the APC_LEVEL (vector 0x1F) or DISPATCH_LEVEL (0x2F) software
  * interrupt on this CPU: a self-IPI that is pending in the IRR before this
  * returns, so it is delivered the moment IRQL drops below Level. */

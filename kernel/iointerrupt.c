@@ -20,7 +20,9 @@
  * A vector whose interrupt comes from an I/O APIC input (set up by
  * KiGetIsaInterruptVector, our HalGetInterruptVector) is unmasked by its
  * first connect and masked again by its last disconnect; its destination is
- * the lowest-numbered processor all its objects' masks share.
+ * the lowest-numbered processor all its objects' masks share.  A
+ * level-triggered input gets its EOI after the ISRs ran (kernel/interrupt.c
+ * says why).
  *
  * Interrupt objects come from a static pool of KI_MAX_INTERRUPT_OBJECTS:
  * there is no allocator (STATUS_INSUFFICIENT_RESOURCES when all are in use).
@@ -50,6 +52,13 @@ typedef struct _KI_DEVICE_VECTOR {
 } KI_DEVICE_VECTOR;
 
 static KI_DEVICE_VECTOR KiDeviceVectors[KI_DEVICE_VECTORS];
+
+/* Tests: a wiring to use for an ISA IRQ instead of the MADT's.  Written at
+ * PASSIVE_LEVEL while the IRQ has no ISR, read by KiGetIsaInterruptVector. */
+static struct {
+    BOOLEAN Set;
+    KI_IOAPIC_WIRING Wiring;
+} KiIsaWiringOverride[16];
 
 /* The pool: a slot is taken by xchg on its flag, given back by a store. */
 static KINTERRUPT KiInterruptPool[KI_MAX_INTERRUPT_OBJECTS];
@@ -262,17 +271,21 @@ ULONG KiGetIsaInterruptVector(ULONG IsaIrq, PKIRQL Irql, PKAFFINITY Affinity,
 
     if (!KiIoApicIsaIrqToGsi(IsaIrq, &gsi, &wiring) || !KiIoApicHasGsi(gsi))
         return 0;
+    if (KiIsaWiringOverride[IsaIrq].Set)
+        wiring = KiIsaWiringOverride[IsaIrq].Wiring;
 
     ULONG vector = KI_ISA_IRQ_VECTOR(IsaIrq);
     KI_DEVICE_VECTOR *v = device_vector(vector);
     KIRQL old = KfRaiseIrql(KI_VECTOR_IRQL(vector));
     KeAcquireSpinLockAtDpcLevel(&v->Lock);
-    if (!v->HasGsi) {                               /* first time: masked until connected */
+    if (!v->Chain.Flink || IsListEmpty(&v->Chain)) {    /* no ISR: (re)program, masked */
         KiIoApicProgram(gsi, vector, wiring, KiProcessorBlock[0].Prcb.ApicId, TRUE);
+        KiSetInterruptLevelTriggered(vector, wiring.LevelTriggered);
         v->Gsi = gsi;
         v->Wiring = wiring;
         v->HasGsi = TRUE;
     }
+    wiring = v->Wiring;                             /* connected: it keeps its wiring */
     KeReleaseSpinLockFromDpcLevel(&v->Lock);
     KeLowerIrql(old);
 
@@ -280,6 +293,13 @@ ULONG KiGetIsaInterruptVector(ULONG IsaIrq, PKIRQL Irql, PKAFFINITY Affinity,
     *Affinity = KeQueryActiveProcessors();
     *Mode = wiring.LevelTriggered ? LevelSensitive : Latched;
     return vector;
+}
+
+VOID KiOverrideIsaInterruptWiring(ULONG IsaIrq, const KI_IOAPIC_WIRING *Wiring)
+{
+    KiIsaWiringOverride[IsaIrq].Set = Wiring != NULL;
+    if (Wiring)
+        KiIsaWiringOverride[IsaIrq].Wiring = *Wiring;
 }
 
 BOOLEAN KiGetVectorGsi(ULONG Vector, PULONG Gsi)

@@ -6,6 +6,7 @@
 #define KERNEL_IOINTERRUPT_H
 
 #include "wdm.h"
+#include "arch/x86_64/ioapic.h"
 
 /*
  * The vector of ISA IRQ n (0..15): lower IRQ numbers get higher IRQLs, as
@@ -22,14 +23,20 @@
  * What HalGetInterruptVector does for the ISA bus: find the GSI of IsaIrq
  * through the MADT's overrides, program its I/O APIC redirection entry
  * (vector KI_ISA_IRQ_VECTOR, the MADT's polarity and trigger, destination
- * the boot CPU) masked, and remember the vector's input so that
- * IoConnectInterrupt unmasks it and routes it to the ISR's processor.
+ * the boot CPU) masked, unless an ISR is connected to it already, and
+ * remember the vector's input so that IoConnectInterrupt unmasks it and
+ * routes it to the ISR's processor.
  * Returns the vector, its DIRQL in *Irql, the processors it may be routed to
  * in *Affinity (every online one) and LevelSensitive or Latched in *Mode;
  * 0 if IsaIrq > 15 or no I/O APIC has its GSI.  PASSIVE_LEVEL.
  */
 ULONG KiGetIsaInterruptVector(ULONG IsaIrq, PKIRQL Irql, PKAFFINITY Affinity,
                               KINTERRUPT_MODE *Mode);
+
+/* Tests: make KiGetIsaInterruptVector program IsaIrq (0..15) with *Wiring
+ * instead of the MADT's, from its next call while the IRQ has no ISR
+ * connected; NULL goes back to the MADT's.  PASSIVE_LEVEL. */
+VOID KiOverrideIsaInterruptWiring(ULONG IsaIrq, const KI_IOAPIC_WIRING *Wiring);
 
 /* The GSI behind Vector, if KiGetIsaInterruptVector set one up. */
 BOOLEAN KiGetVectorGsi(ULONG Vector, PULONG Gsi);

@@ -58,6 +58,17 @@ static void print_processors(ULONG64 ticks)
             (unsigned long long)(ticks * 1000 / KiTscFrequency));
 }
 
+/* "PIT, best of 5 windows" for the boot line (scripts/calibration-under-load.py
+ * reads it); a stated rate has no windows. */
+static const char *calibration(const KI_CALIBRATION_SOURCE *how, char buf[64])
+{
+    if (how->Windows == 0)
+        return how->Source;
+    ksnprintf(buf, 64, "%s, best of %u windows%s", how->Source, how->Windows,
+              how->Agreed ? "" : ", best two DISAGREE");
+    return buf;
+}
+
 static void idle(void)
 {
     kprintf("Boot complete. The kernel idles now; quit QEMU with Ctrl-A X.\n");
@@ -89,12 +100,14 @@ void KiSystemStartup(ULONG Magic, ULONG_PTR BootInfo)
     KiApplyOptions(cmdline);
 
     ULONG64 start = rdtsc();
+    char tsc_how[64], apic_how[64];
     KiInitializeLocalApic(TRUE);
     KiProcessorBlock[0].Prcb.ApicId = KiApicId();
     KiCalibrateTimers();
-    kprintf("timers: TSC %llu MHz, local APIC timer %llu kHz (%s mode), clock every %u us\n",
-            (unsigned long long)(KiTscFrequency / 1000000),
-            (unsigned long long)(KiApicTimerFrequency / 1000), KiApicIsX2Apic() ? "x2APIC" : "xAPIC",
+    kprintf("timers: TSC %llu kHz (%s), local APIC timer %llu kHz (%s) (%s mode), clock every %u us\n",
+            (unsigned long long)(KiTscFrequency / 1000), calibration(&KiTscCalibration, tsc_how),
+            (unsigned long long)(KiApicTimerFrequency / 1000),
+            calibration(&KiApicTimerCalibration, apic_how), KiApicIsX2Apic() ? "x2APIC" : "xAPIC",
             KiClockPeriodMicroseconds());
     KiInitializeIpi();
     KiInitializeDpcProcessor();

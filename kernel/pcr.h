@@ -53,8 +53,9 @@ typedef struct _KPRCB {
     ULONG DpcRequestRate;
     ULONG DpcLastCount;
     ULONG AdjustDpcThreshold;           /* ticks until MaximumDpcQueueDepth grows */
-    volatile ULONG DpcTimeCount;        /* ticks the running DPC has taken */
-    volatile ULONG DpcWatchdogCount;    /* ticks in a row at >= DISPATCH_LEVEL */
+    volatile ULONG64 DpcRoutineStart;   /* TSC when the running DPC routine was called */
+    ULONG64 DpcWatchdogStart;           /* TSC a tick before the stretch at >= DISPATCH_LEVEL was seen */
+    volatile ULONG DpcWatchdogCount;    /* that stretch in ticks (TSC time), 0 = none */
     PVOID DpcStack;                     /* top of this CPU's DPC stack */
 
     /* Race points (kernel/race.c; RACE=1 builds, `race=` on): this CPU's

@@ -5,7 +5,10 @@
  * The word: bit 31 (W) is the writer, holding the lock or waiting for the
  * readers inside to leave; bits 0..30 count those readers.  A writer claims
  * W first and then waits, and readers never enter while W is set, so "while
- * a writer waits, new readers wait": writers cannot starve.  A reader that
+ * a writer waits, new readers wait": readers cannot starve a writer.  But
+ * writers are not queued: one that finds W set waits for it to clear and
+ * races the other writers for it again, so one writer can starve another
+ * (docs/spinlocks.md, "No order among writers").  A reader that
  * is the only one inside may convert to the writer (0,1) -> (1,0), and fails
  * if another reader is inside or a writer waits.  The transitions and their
  * instructions are drawn in arch/x86_64/rwlock.S (the free build's fast

@@ -1,13 +1,26 @@
 /*
- * calibrate.c - how fast the TSC and the local APIC timer run, measured
- * against a clock of known rate: the 8254 PIT (1.193182 MHz).
+ * calibrate.c - how fast the TSC and the local APIC timer run.
+ *
+ * The TSC: the rate CPUID states when it states one
+ * (arch/x86_64/calibrate_cpuid.c), else measured against the 8254 PIT
+ * (1.193182 MHz).  The APIC timer: always measured, against the TSC.
+ *
+ * Measuring on a loaded host: a vCPU the host deschedules in the middle of
+ * a window sees that window last longer in TSC terms, and a single 20 ms
+ * window once made the TSC look up to 4.8 times too fast.  So each rate is
+ * measured over many short windows, each bracketed so that any delay can
+ * only make it look longer, and the shortest is kept (lateness only ever
+ * adds).  Measuring stops once the two shortest agree within 1/500, or
+ * after MAX_WINDOWS; a window whose rate is outside a sane range is thrown
+ * away, and with no sane window at all the machine stops (bug check 0x5C
+ * HAL_INITIALIZATION_FAILED: every timeout would be wrong).  The boot line
+ * says which source and how many windows.
  *
  * PIT channel 2 is the one whose output can be read back (port 0x61 bit 5,
- * OSDev "Programmable Interval Timer"): program it for a one-shot count in
- * mode 0, open its gate, and wait for OUT2 to rise.  Meanwhile read the TSC
- * and let the APIC timer count down from its maximum.  CPUID leaf 0x15
- * would give the TSC rate directly, but QEMU's TCG does not report it, and
- * the APIC timer needs measuring anyway.
+ * OSDev "Programmable Interval Timer"): a one-shot count in mode 0, gate
+ * open, wait for OUT2 to rise.  The TSC is read before the count's last
+ * byte is written: real hardware starts counting at the gate, QEMU at that
+ * write (its mode 0 ignores the gate), and either is after the read.
  */
 #include "wdm.h"
 #include "arch/x86_64/calibrate.h"
@@ -22,33 +35,124 @@
 #define   PORT_B_GATE2      0x01
 #define   PORT_B_SPEAKER    0x02
 #define   PORT_B_OUT2       0x20
-#define CALIBRATION_MS      20
+
+#define WINDOW_US           2000        /* short: likely to fit in one host time slice */
+#define PIT_WINDOW_COUNT    (PIT_HZ / (1000000 / WINDOW_US))
+#define MIN_WINDOWS         4
+#define MAX_WINDOWS         64
+#define AGREEMENT           500         /* the two best within 1/500 (0.2 %) */
+#define APIC_COUNT_SCALE    20          /* APIC windows give TSC ticks per 2^20 counts */
+
+/* Sane rates: a TSC from 100 MHz to 20 GHz; an APIC timer (divided by 16)
+ * from 100 kHz to 1 GHz.  A window outside them was disturbed. */
+#define TSC_HZ_MIN          100000000ull
+#define TSC_HZ_MAX          20000000000ull
+#define APIC_HZ_MIN         100000ull
+#define APIC_HZ_MAX         1000000000ull
 
 ULONG64 KiTscFrequency;
 ULONG64 KiApicTimerFrequency;
+KI_CALIBRATION_SOURCE KiTscCalibration;
+KI_CALIBRATION_SOURCE KiApicTimerCalibration;
+
+/* One window: TSC ticks for a fixed amount of the reference clock. */
+typedef ULONG64 (*KI_CALIBRATION_WINDOW)(void);
+/* A window's TSC ticks as a rate in Hz. */
+typedef ULONG64 (*KI_CALIBRATION_RATE)(ULONG64 TscTicks);
+
+static ULONG64 pit_window(void)
+{
+    outb(PORT_B, (inb(PORT_B) & ~PORT_B_SPEAKER) & ~PORT_B_GATE2);
+    outb(PIT_COMMAND, PIT_CH2_ONESHOT_LOHI);
+    outb(PIT_CHANNEL2, PIT_WINDOW_COUNT & 0xFF);
+    UCHAR gate_open = inb(PORT_B) | PORT_B_GATE2;
+    ULONG64 start = rdtsc();            /* before either start of the count */
+    outb(PIT_CHANNEL2, PIT_WINDOW_COUNT >> 8);
+    outb(PORT_B, gate_open);
+    while (!(inb(PORT_B) & PORT_B_OUT2))
+        ;
+    return rdtsc() - start;             /* read after OUT2 was seen high */
+}
+
+static ULONG64 pit_rate(ULONG64 tsc)
+{
+    return tsc * PIT_HZ / PIT_WINDOW_COUNT;
+}
+
+/* The APIC timer counts between the two TSC reads around it, so the TSC
+ * ticks per 2^20 counts can only come out too many, never too few. */
+static ULONG64 apic_window(void)
+{
+    ULONG64 wait = KiTscFrequency / (1000000 / WINDOW_US);
+    ULONG64 start = rdtsc();
+
+    KiApicWrite(APIC_TIMER_INITIAL, 0xFFFFFFFF);
+    while (rdtsc() - start < wait)
+        ;
+    ULONG counted = 0xFFFFFFFF - KiApicRead(APIC_TIMER_CURRENT);
+    ULONG64 tsc = rdtsc() - start;
+    KiApicWrite(APIC_TIMER_INITIAL, 0);
+    return counted == 0 ? ~0ull : (tsc << APIC_COUNT_SCALE) / counted;
+}
+
+static ULONG64 apic_rate(ULONG64 tsc_per_counts)
+{
+    return (KiTscFrequency << APIC_COUNT_SCALE) / tsc_per_counts;
+}
+
+/* The shortest window, once the two shortest sane ones agree. */
+static ULONG64 best_window(KI_CALIBRATION_WINDOW window, KI_CALIBRATION_RATE rate,
+                           ULONG64 min_hz, ULONG64 max_hz, KI_CALIBRATION_SOURCE *how)
+{
+    ULONG64 best = ~0ull, second = ~0ull;
+
+    how->Windows = 0;
+    how->Agreed = FALSE;
+    while (how->Windows < MAX_WINDOWS && !how->Agreed) {
+        ULONG64 ticks = window();
+        ULONG64 hz = ticks == ~0ull ? 0 : rate(ticks);
+
+        how->Windows++;
+        if (hz < min_hz || hz > max_hz)
+            continue;
+        if (ticks < best) {
+            second = best;
+            best = ticks;
+        } else if (ticks < second) {
+            second = ticks;
+        }
+        how->Agreed = how->Windows >= MIN_WINDOWS && second != ~0ull &&
+                      second - best <= best / AGREEMENT;
+    }
+    return best == ~0ull ? 0 : rate(best);
+}
+
+/* P1 1 = the TSC, 2 = the APIC timer; P2 the windows tried. */
+static ULONG64 check_rate(ULONG64 hz, ULONG which, const KI_CALIBRATION_SOURCE *how)
+{
+    if (hz == 0)
+        KeBugCheckEx(HAL_INITIALIZATION_FAILED, which, how->Windows, 0, 0);
+    return hz;
+}
 
 void KiCalibrateTimers(void)
 {
-    ULONG count = PIT_HZ * CALIBRATION_MS / 1000;
     uint64_t flags = interrupts_save_disable();
 
-    outb(PORT_B, (inb(PORT_B) & ~PORT_B_SPEAKER) & ~PORT_B_GATE2);
-    outb(PIT_COMMAND, PIT_CH2_ONESHOT_LOHI);
-    outb(PIT_CHANNEL2, count & 0xFF);
-    outb(PIT_CHANNEL2, count >> 8);
+    KiTscFrequency = KiTscFrequencyFromCpuid(&KiTscCalibration.Source);
+    if (KiTscFrequency < TSC_HZ_MIN || KiTscFrequency > TSC_HZ_MAX) {
+        KiTscCalibration.Source = "PIT";
+        KiTscFrequency = check_rate(best_window(pit_window, pit_rate, TSC_HZ_MIN, TSC_HZ_MAX,
+                                                &KiTscCalibration), 1, &KiTscCalibration);
+    } else {
+        KiTscCalibration.Agreed = TRUE;
+    }
 
     KiApicWrite(APIC_TIMER_DIVIDE, APIC_TIMER_DIVIDE_BY_16);
     KiApicWrite(APIC_LVT_TIMER, APIC_LVT_MASKED);
-    outb(PORT_B, inb(PORT_B) | PORT_B_GATE2);          /* the count starts now */
-    uint64_t tsc_start = rdtsc();
-    KiApicWrite(APIC_TIMER_INITIAL, 0xFFFFFFFF);
-    while (!(inb(PORT_B) & PORT_B_OUT2))
-        ;
-    uint64_t tsc_end = rdtsc();
-    ULONG apic_elapsed = 0xFFFFFFFF - KiApicRead(APIC_TIMER_CURRENT);
-    KiApicWrite(APIC_TIMER_INITIAL, 0);
+    KiApicTimerCalibration.Source = "TSC";
+    KiApicTimerFrequency = check_rate(best_window(apic_window, apic_rate, APIC_HZ_MIN,
+                                                  APIC_HZ_MAX, &KiApicTimerCalibration),
+                                      2, &KiApicTimerCalibration);
     restore_rflags(flags);
-
-    KiTscFrequency = (tsc_end - tsc_start) * 1000 / CALIBRATION_MS;
-    KiApicTimerFrequency = (ULONG64)apic_elapsed * 1000 / CALIBRATION_MS;
 }

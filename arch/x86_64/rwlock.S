@@ -19,7 +19,10 @@
  *   shared release     (w,n) -> (w,n-1)   lock dec
  *   exclusive acquire  (0,0) -> (1,0)     lock cmpxchg, uncontended
  *                      (0,n) -> (1,n)     lock bts $31: claim, then wait for
- *                                          R = 0 on plain reads
+ *                                          R = 0 on plain reads; a writer that
+ *                                          finds W set waits for it to clear and
+ *                                          races the others again: no queue, so
+ *                                          writers can starve each other
  *   exclusive release  (1,0) -> (0,0)     mov $0: TSO keeps the section before it
  *   convert            (0,1) -> (1,0)     lock cmpxchg: only the caller reads,
  *                                          and no writer waits

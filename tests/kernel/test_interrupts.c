@@ -525,6 +525,32 @@ KTEST(interrupt_ioapic_irq4_entry)
 
 /* ---- COM1: a real device interrupt -------------------------------------- */
 
+/* The GSI of COM1's IRQ, FALSE (and the test skipped) if no I/O APIC has it. */
+static BOOLEAN com1_gsi(PULONG gsi)
+{
+    KI_IOAPIC_WIRING w;
+
+    if (KiIoApicIsaIrqToGsi(KI_SERIAL_ISA_IRQ, gsi, &w) && KiIoApicHasGsi(*gsi))
+        return TRUE;
+    ktest_skip("no I/O APIC input for IRQ 4");
+    return FALSE;
+}
+
+/* Loop count bytes back through the UART, wait until they are received (or
+ * WAIT_US), then a little more, and take the statistics. */
+static void loop_back(const UCHAR *sent, ULONG count, KI_SERIAL_INPUT_STATS *s)
+{
+    KT_EXPECT_EQ(KiSerialLoopback(sent, count), count);
+    for (ULONG waited = 0; waited < WAIT_US; waited += 100) {
+        KiGetSerialInputStats(s);
+        if (s->Received >= count)
+            break;
+        KeStallExecutionProcessor(100);
+    }
+    KeStallExecutionProcessor(2000);                /* anything extra would be in by now */
+    KiGetSerialInputStats(s);
+}
+
 /* Bytes sent in the UART's loopback mode come back into its receive FIFO;
  * the receive interrupt travels IRQ 4 -> I/O APIC -> the chosen CPU, and the
  * ISR must hand over exactly those bytes.  The ISR queues its DPC, which
@@ -535,27 +561,16 @@ KTEST(interrupt_com1_loopback_receive)
     ULONG cpus = KeQueryActiveProcessorCount(NULL);
     ULONG targets[2] = { 0, cpus - 1 };
     ULONG gsi;
-    KI_IOAPIC_WIRING w;
 
-    if (!KiIoApicIsaIrqToGsi(KI_SERIAL_ISA_IRQ, &gsi, &w) || !KiIoApicHasGsi(gsi)) {
-        ktest_skip("no I/O APIC input for IRQ 4");
+    if (!com1_gsi(&gsi))
         return;
-    }
     KiStopSerialInput();
     for (ULONG t = 0; t < (cpus > 1 ? 2u : 1u); t++) {
         UCHAR got[sizeof(sent) + 4];
         KI_SERIAL_INPUT_STATS s;
 
         KT_ASSERT_EQ(KiStartSerialInput(targets[t], FALSE), STATUS_SUCCESS);
-        KT_EXPECT_EQ(KiSerialLoopback(sent, sizeof(sent)), sizeof(sent));
-        for (ULONG waited = 0; waited < WAIT_US; waited += 100) {
-            KiGetSerialInputStats(&s);
-            if (s.Received >= sizeof(sent))
-                break;
-            KeStallExecutionProcessor(100);
-        }
-        KeStallExecutionProcessor(2000);            /* anything extra would be in by now */
-        KiGetSerialInputStats(&s);
+        loop_back(sent, sizeof(sent), &s);
         KT_EXPECT_EQ(s.Received, sizeof(sent));
         KT_EXPECT_EQ(s.Dropped, 0);
         KT_EXPECT_TRUE(s.Interrupts >= 1);
@@ -587,14 +602,11 @@ KTEST(interrupt_com1_echo_from_dpc)
     const ULONG count = sizeof(sent) - 1;
     ULONG target = KeQueryActiveProcessorCount(NULL) - 1;
     ULONG gsi;
-    KI_IOAPIC_WIRING w;
     KI_SERIAL_INPUT_STATS s;
     UCHAR got[4];
 
-    if (!KiIoApicIsaIrqToGsi(KI_SERIAL_ISA_IRQ, &gsi, &w) || !KiIoApicHasGsi(gsi)) {
-        ktest_skip("no I/O APIC input for IRQ 4");
+    if (!com1_gsi(&gsi))
         return;
-    }
     KiStopSerialInput();
     KT_ASSERT_EQ(KiStartSerialInput(target, TRUE), STATUS_SUCCESS);
     KT_EXPECT_EQ(KiSerialLoopback(sent, count), count);
@@ -615,6 +627,47 @@ KTEST(interrupt_com1_echo_from_dpc)
     KT_EXPECT_EQ(s.LastDpcIrql, DISPATCH_LEVEL);
     KT_EXPECT_EQ(KiReadSerialInput(got, sizeof(got)), 0);   /* the DPC took them */
     KiStopSerialInput();
+}
+
+/* COM1 wired as a level-triggered, active-high input (QEMU's UART holds its
+ * IRQ line high while it has an interrupt pending, so the I/O APIC sees the
+ * level; the MADT calls IRQ 4 edge, so the test overrides it).  Each message
+ * must find the UART interrupting: an EOI sent before the ISR drained it
+ * would clear remote IRR with the line still high and bring the interrupt
+ * straight back, to find nothing (unclaimed, and an ISR call more than the
+ * UART's interrupts).  Afterwards the entry must not be left waiting for an
+ * EOI (remote IRR clear). */
+KTEST(interrupt_com1_level_triggered_one_delivery_per_interrupt)
+{
+    static const UCHAR sent[] = { 'l', 'e', 'v', 'e', 'l', '\r' };
+    static const KI_IOAPIC_WIRING level_high = { FALSE, TRUE };
+    ULONG cpus = KeQueryActiveProcessorCount(NULL);
+    ULONG targets[2] = { 0, cpus - 1 };
+    ULONG gsi;
+
+    if (!com1_gsi(&gsi))
+        return;
+    KiStopSerialInput();
+    KiOverrideIsaInterruptWiring(KI_SERIAL_ISA_IRQ, &level_high);
+    for (ULONG t = 0; t < (cpus > 1 ? 2u : 1u) && !ktest_failed(); t++) {
+        KI_SERIAL_INPUT_STATS s;
+        UCHAR got[sizeof(sent)];
+
+        KT_ASSERT_EQ(KiStartSerialInput(targets[t], FALSE), STATUS_SUCCESS);
+        KiGetSerialInputStats(&s);
+        KT_EXPECT_EQ(s.Interrupt->Mode, LevelSensitive);
+        KT_EXPECT_TRUE(KiIoApicReadEntry(gsi) & IOAPIC_RTE_LEVEL);
+        ULONG unclaimed = KiGetUnclaimedInterruptCount(s.Vector);
+        loop_back(sent, sizeof(sent), &s);
+        KT_EXPECT_EQ(s.Received, sizeof(sent));
+        KT_EXPECT_TRUE(s.Interrupts >= 1);
+        KT_EXPECT_EQ(s.Interrupt->DispatchCount, s.Interrupts);
+        KT_EXPECT_EQ(KiGetUnclaimedInterruptCount(s.Vector), unclaimed);
+        KT_EXPECT_EQ(KiIoApicReadEntry(gsi) & IOAPIC_RTE_REMOTE_IRR, 0);
+        KT_EXPECT_EQ(KiReadSerialInput(got, sizeof(got)), sizeof(sent));
+        KiStopSerialInput();
+    }
+    KiOverrideIsaInterruptWiring(KI_SERIAL_ISA_IRQ, NULL);  /* the next start: the MADT's */
 }
 
 /* ---- Checks ---------------------------------------------------------------- */
