@@ -54,13 +54,14 @@ typedef void VOID, *PVOID;
 typedef char CHAR, *PCHAR, CCHAR;
 typedef const char *PCSTR, *PCCH;
 typedef unsigned char UCHAR, *PUCHAR, BOOLEAN, *PBOOLEAN;
-typedef short SHORT;
+typedef short SHORT, *PSHORT;
+typedef short CSHORT;                       /* a "counted" short: sizes, types */
 typedef unsigned short USHORT, *PUSHORT;
 typedef int LONG, *PLONG;
 typedef unsigned int ULONG, *PULONG;
 typedef long long LONGLONG, LONG64, *PLONG64;
 typedef unsigned long long ULONGLONG, ULONG64, *PULONG64;
-typedef int64_t LONG_PTR;
+typedef int64_t LONG_PTR, *PLONG_PTR;
 typedef uint64_t ULONG_PTR, *PULONG_PTR, SIZE_T, *PSIZE_T;
 typedef ULONG LOGICAL, *PLOGICAL;
 typedef LONG NTSTATUS;
@@ -72,13 +73,31 @@ typedef ULONG_PTR KAFFINITY, *PKAFFINITY;  /* wdm.h in the WDK */
 #define TRUE 1
 #define FALSE 0
 
+/* Both halves twice, as in the WDK: anonymous (li.LowPart) for C11 code and
+ * named u (li.u.LowPart) for code written before anonymous structs. */
 typedef union _LARGE_INTEGER {
     struct {
         ULONG LowPart;
         LONG HighPart;
     };
+    struct {
+        ULONG LowPart;
+        LONG HighPart;
+    } u;
     LONGLONG QuadPart;
 } LARGE_INTEGER, *PLARGE_INTEGER;
+
+typedef union _ULARGE_INTEGER {
+    struct {
+        ULONG LowPart;
+        ULONG HighPart;
+    };
+    struct {
+        ULONG LowPart;
+        ULONG HighPart;
+    } u;
+    ULONGLONG QuadPart;
+} ULARGE_INTEGER, *PULARGE_INTEGER;
 
 typedef struct _LIST_ENTRY {
     struct _LIST_ENTRY *Flink;
@@ -93,6 +112,7 @@ typedef struct _SINGLE_LIST_ENTRY {
 #define CONTAINING_RECORD(address, type, field) \
     ((type *)((PUCHAR)(address) - offsetof(type, field)))
 #define C_ASSERT(e) _Static_assert(e, #e)
+C_ASSERT(sizeof(LARGE_INTEGER) == 8 && sizeof(ULARGE_INTEGER) == 8);
 #define ARRAYSIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define NT_SUCCESS(Status) (((NTSTATUS)(Status)) >= 0)

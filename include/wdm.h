@@ -10,6 +10,8 @@
 #include "ntlist.h"
 #include "bugcodes.h"
 
+#include "wdm/interlocked.h"
+#include "wdm/rtl.h"
 #include "wdm/irql.h"
 #include "wdm/processor.h"
 #include "wdm/time.h"

@@ -1,5 +1,6 @@
 /*
- * clock.h - the per-CPU clock interrupt (kernel/clock.c).
+ * clock.h - the per-CPU clock interrupt (kernel/clock.c) and the time of
+ * day (kernel/system_time.c).
  */
 #ifndef KERNEL_CLOCK_H
 #define KERNEL_CLOCK_H
@@ -11,5 +12,9 @@ void KiStartClock(void);
 
 /* The clock period in microseconds (option clock_us, default 1000). */
 ULONG KiClockPeriodMicroseconds(void);
+
+/* Read the CMOS clock: the start of system time (kernel/system_time.c).
+ * The boot CPU, after the clock has started. */
+VOID KiInitializeSystemTime(VOID);
 
 #endif

@@ -112,6 +112,7 @@ void KiSystemStartup(ULONG Magic, ULONG_PTR BootInfo)
     KiInitializeIpi();
     KiInitializeDpcProcessor();
     KiStartClock();
+    KiInitializeSystemTime();
     sti();                              /* from here on, CR8 alone masks */
     KiInitializeAcpi();
     KiInitializeIoApics();              /* every input masked until an ISR connects */

@@ -28,6 +28,10 @@ KeIpiGenericCall
 
 # wdm/time.h
 KeQueryInterruptTime KeQueryTickCount KeQueryTimeIncrement KeStallExecutionProcessor
+KeQueryUnbiasedInterruptTime KeQuerySystemTime KeQuerySystemTimePrecise KeQueryPerformanceCounter
+
+# wdm/rtl.h (RtlCopyMemory, RtlZeroMemory, ... are macros over mem*)
+RtlCompareMemory
 
 # wdm/spinlock.h: executive spin locks
 KeInitializeSpinLock KeAcquireSpinLockRaiseToDpc KeReleaseSpinLock
