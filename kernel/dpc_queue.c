@@ -24,6 +24,7 @@
 #include "kernel/bugcheck.h"
 #include "kernel/interrupt.h"
 #include "kernel/smp.h"
+#include "kernel/spinlock_check.h"
 #include "kernel/vectors.h"
 #include "arch/x86_64/callstack.h"
 #include "arch/x86_64/cpu.h"
@@ -228,7 +229,12 @@ static VOID retire_dpc_list(PVOID Context)
         sti();
 
         prcb->DpcTimeCount = 0;         /* the watchdog's single-DPC clock */
+        ULONG held = DBG ? KiHeldSpinLockCount() : 0;
         routine(dpc, context, argument1, argument2);
+        /* A lock kept first (its raise would explain a wrong IRQL): else
+         * the next DPC, or the code below us, takes the blame. */
+        if (DBG)
+            KiCheckNoLockKept(held, (PVOID)routine);
         check_returned_irql(routine, dpc, context);     /* dpc may be gone: a number only */
     }
 }

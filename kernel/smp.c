@@ -20,6 +20,7 @@
 #include "kernel/dpc.h"
 #include "kernel/ipi.h"
 #include "kernel/pcr.h"
+#include "kernel/spinlock_check.h"
 #include "kernel/trampoline.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/calibrate.h"
@@ -71,7 +72,10 @@ static DECLSPEC_NORETURN void idle_loop(void)
             continue;
         }
         sti();
+        ULONG held = DBG ? KiHeldSpinLockCount() : 0;
         routine(prcb->IdleContext);
+        if (DBG)    /* before the IRQL: a kept lock is why IRQL is still raised */
+            KiCheckNoLockKept(held, (PVOID)routine);
         KIRQL found = KeGetCurrentIrql();
         if (DBG && found != PASSIVE_LEVEL)
             KeBugCheckEx(IRQL_UNEXPECTED_VALUE, ((ULONG_PTR)found << 16) | 2,
