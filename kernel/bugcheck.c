@@ -20,6 +20,7 @@
 #include "kernel/console.h"
 #include "kernel/pcr.h"
 #include "kernel/smp.h"
+#include "kernel/stackguard.h"
 #include "kernel/symbols.h"
 #include "arch/x86_64/cpu.h"
 #include "printf.h"
@@ -117,11 +118,26 @@ static void print_backtrace(ULONG_PTR rbp)
     }
 }
 
+/* A double fault whose CR2 is in a guard page: a stack ran off its bottom
+ * (kernel/stackguard.h).  Say which. */
+static void print_stack_overflow(ULONG_PTR address)
+{
+    ULONG cpu;
+    ULONG_PTR page;
+    const char *what = KiFindStackGuard(address, &cpu, &page);
+
+    if (what)
+        stop_print("stack overflow: CPU %u's %s, guard page 0x%016llX\n", cpu, what,
+                   (unsigned long long)page);
+}
+
 static void print_trap_frame(PKTRAP_FRAME f)
 {
     stop_print("Trap: vector %llu, error code 0x%llx, CR2 0x%016llX\n",
                (unsigned long long)f->Vector, (unsigned long long)f->ErrorCode,
                (unsigned long long)read_cr2());
+    if (f->Vector == X86_TRAP_DF)
+        print_stack_overflow(read_cr2());
     stop_print("RAX=%016llX RBX=%016llX RCX=%016llX RDX=%016llX\n",
                (unsigned long long)f->Rax, (unsigned long long)f->Rbx,
                (unsigned long long)f->Rcx, (unsigned long long)f->Rdx);

@@ -25,6 +25,7 @@
 #include "kernel/interrupt.h"
 #include "kernel/smp.h"
 #include "kernel/spinlock_check.h"
+#include "kernel/stackguard.h"
 #include "kernel/vectors.h"
 #include "arch/x86_64/callstack.h"
 #include "arch/x86_64/cpu.h"
@@ -38,7 +39,13 @@
 
 C_ASSERT(MAXIMUM_PROCESSORS == 64);     /* wdm/dpc.h's KDPC.Number encoding */
 
-static UCHAR KiDpcStacks[MAXIMUM_PROCESSORS][KI_DPC_STACK_SIZE] __attribute__((aligned(16)));
+/* Each with an unmapped guard page below it (kernel/stackguard.h). */
+static KI_GUARDED_STACK(KI_DPC_STACK_SIZE) KiDpcStacks[MAXIMUM_PROCESSORS];
+
+PVOID KiDpcStackGuard(ULONG Number)
+{
+    return KiDpcStacks[Number].Guard;
+}
 
 /*
  * KDPC_DATA.DpcLock: a test-and-test-and-set lock on one word.  Taken with
@@ -298,7 +305,7 @@ VOID KiInitializeDpcProcessor(VOID)
     prcb->MaximumDpcQueueDepth = KI_DPC_QUEUE_DEPTH;
     prcb->MinimumDpcRate = KI_MINIMUM_DPC_RATE;
     prcb->AdjustDpcThreshold = KI_ADJUST_DPC_THRESHOLD;
-    prcb->DpcStack = &KiDpcStacks[prcb->Number][KI_DPC_STACK_SIZE];
+    prcb->DpcStack = &KiDpcStacks[prcb->Number].Stack[KI_DPC_STACK_SIZE];
     if (prcb->Number == 0) {
         KiInitializeDpcWatchdog();
         KiSetInterruptHandler(KI_VECTOR_DPC, dpc_interrupt, NULL);
