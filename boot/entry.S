@@ -197,6 +197,8 @@ KiBootPml4:     .space 4096
 KiBootPdpt:     .space 4096
 KiBootPd:       .space 4 * 4096
 KiBootPt0:      .space 4096
-    .align 16
+    .align 4096
+    .globl KiBootStackGuard             /* unmapped by kernel/stackguard.c */
+KiBootStackGuard: .space 4096
     .globl KiBootStack
 KiBootStack:    .space KI_BOOT_STACK_SIZE

@@ -46,6 +46,10 @@ struct kt_param {
 void ktest_expect_bugcheck(struct kt_param p1, struct kt_param p2, struct kt_param p3,
                            struct kt_param p4);
 
+/* Print "# EXPECT LINE <text>": the runner then also wants a log line after
+ * the STOP line that starts with the text (e.g. a nested bug check's). */
+void ktest_expect_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Record a failure of the running test, with file:line and a message. */
 void ktest_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -18,6 +18,7 @@
 #include "wdm/spinlock.h"
 #include "wdm/interrupt.h"
 #include "wdm/dpc.h"
+#include "wdm/bugcheck.h"
 
 /* Bug checks (kernel/bugcheck.c).  Print the STOP screen and stop every CPU. */
 DECLSPEC_NORETURN NTKERNELAPI VOID NTAPI KeBugCheckEx(

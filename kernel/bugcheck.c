@@ -6,13 +6,21 @@
  * test runner can tell it from a pass or a failure.  The first line's format
  * is fixed (tools parse it):
  *     *** STOP: 0x0000000A (0x...,0x...,0x...,0x...)
- * then the code's name, CPU, IRQL, RIP, registers and a symbolic backtrace.
+ * then the code's name, CPU, IRQL, RIP, registers and a symbolic backtrace;
+ * then the registered bug check callbacks run (kernel/bugcheck_callback.c).
+ *
+ * A bug check on the CPU that is already printing one (a callback that
+ * bug-checks or faults, or a bug in this file) must not hide the first: it
+ * prints one line that is not a STOP line,
+ *     *** nested bug check 0x... (0x...,...) while printing the STOP screen
+ * and leaves QEMU with the bug check status at once.
  */
 #include "wdm.h"
 #include "kernel/bugcheck.h"
 #include "kernel/console.h"
 #include "kernel/pcr.h"
 #include "kernel/smp.h"
+#include "kernel/stackguard.h"
 #include "kernel/symbols.h"
 #include "arch/x86_64/cpu.h"
 #include "printf.h"
@@ -48,7 +56,7 @@ static const struct {
 };
 
 /* The CPU that owns the STOP screen, or -1.  Claimed with lock cmpxchg; a
- * second CPU (or a nested bug check) loses and halts quietly. */
+ * second CPU loses and halts quietly (the owner's NMI freezes it anyway). */
 static volatile LONG KiBugCheckOwner = -1;
 
 BOOLEAN KiBugCheckInProgress(void)
@@ -110,11 +118,26 @@ static void print_backtrace(ULONG_PTR rbp)
     }
 }
 
+/* A double fault whose CR2 is in a guard page: a stack ran off its bottom
+ * (kernel/stackguard.h).  Say which. */
+static void print_stack_overflow(ULONG_PTR address)
+{
+    ULONG cpu;
+    ULONG_PTR page;
+    const char *what = KiFindStackGuard(address, &cpu, &page);
+
+    if (what)
+        stop_print("stack overflow: CPU %u's %s, guard page 0x%016llX\n", cpu, what,
+                   (unsigned long long)page);
+}
+
 static void print_trap_frame(PKTRAP_FRAME f)
 {
     stop_print("Trap: vector %llu, error code 0x%llx, CR2 0x%016llX\n",
                (unsigned long long)f->Vector, (unsigned long long)f->ErrorCode,
                (unsigned long long)read_cr2());
+    if (f->Vector == X86_TRAP_DF)
+        print_stack_overflow(read_cr2());
     stop_print("RAX=%016llX RBX=%016llX RCX=%016llX RDX=%016llX\n",
                (unsigned long long)f->Rax, (unsigned long long)f->Rbx,
                (unsigned long long)f->Rcx, (unsigned long long)f->Rdx);
@@ -142,9 +165,16 @@ static DECLSPEC_NORETURN void bugcheck(ULONG code, ULONG_PTR p1, ULONG_PTR p2, U
     write_cr8(HIGH_LEVEL);
     LONG unclaimed = -1;
     if (!__atomic_compare_exchange_n(&KiBugCheckOwner, &unclaimed, (LONG)cpu, FALSE,
-                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-        for (;;)                        /* another CPU is printing, or we recursed */
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        if (unclaimed == (LONG)cpu) {   /* we recursed: the first screen stays the one */
+            stop_print("*** nested bug check 0x%08X (0x%llX,0x%llX,0x%llX,0x%llX) while printing "
+                       "the STOP screen\n", code, (unsigned long long)p1, (unsigned long long)p2,
+                       (unsigned long long)p3, (unsigned long long)p4);
+            KiExitMachine(KI_EXIT_BUGCHECK);
+        }
+        for (;;)                        /* another CPU is printing */
             hlt();
+    }
 
     ULONG frozen = KiFreezeOtherProcessors();
     stop_print("\n*** STOP: 0x%08X (0x%016llX,0x%016llX,0x%016llX,0x%016llX)\n", code,
@@ -159,6 +189,7 @@ static DECLSPEC_NORETURN void bugcheck(ULONG code, ULONG_PTR p1, ULONG_PTR p2, U
     stop_print("CR0=%016llX CR3=%016llX CR4=%016llX\n", (unsigned long long)read_cr0(),
                (unsigned long long)read_cr3(), (unsigned long long)read_cr4());
     print_backtrace(rbp);
+    KiCallBugCheckCallbacks();
     stop_print("*** System halted.\n");
     KiExitMachine(KI_EXIT_BUGCHECK);
 }

@@ -18,6 +18,10 @@ DECLSPEC_NORETURN void KiBugCheckWithTrapFrame(ULONG BugCheckCode, ULONG_PTR P1,
                                                ULONG_PTR P2, ULONG_PTR P3,
                                                ULONG_PTR P4, PKTRAP_FRAME TrapFrame);
 
+/* Call every registered bug check callback (kernel/bugcheck_callback.c);
+ * from the bug check only, other CPUs frozen. */
+VOID KiCallBugCheckCallbacks(VOID);
+
 /* TRUE once some CPU has started a bug check (its NMI freezes the rest). */
 BOOLEAN KiBugCheckInProgress(void);
 

@@ -25,6 +25,8 @@
 #include "kernel/bugcheck.h"
 #include "kernel/interrupt.h"
 #include "kernel/smp.h"
+#include "kernel/spinlock_check.h"
+#include "kernel/stackguard.h"
 #include "kernel/vectors.h"
 #include "arch/x86_64/callstack.h"
 #include "arch/x86_64/cpu.h"
@@ -38,7 +40,13 @@
 
 C_ASSERT(MAXIMUM_PROCESSORS == 64);     /* wdm/dpc.h's KDPC.Number encoding */
 
-static UCHAR KiDpcStacks[MAXIMUM_PROCESSORS][KI_DPC_STACK_SIZE] __attribute__((aligned(16)));
+/* Each with an unmapped guard page below it (kernel/stackguard.h). */
+static KI_GUARDED_STACK(KI_DPC_STACK_SIZE) KiDpcStacks[MAXIMUM_PROCESSORS];
+
+PVOID KiDpcStackGuard(ULONG Number)
+{
+    return KiDpcStacks[Number].Guard;
+}
 
 /*
  * KDPC_DATA.DpcLock: a test-and-test-and-set lock on one word.  Taken with
@@ -237,7 +245,12 @@ static VOID retire_dpc_list(PVOID Context)
         KI_RACE_POINT("dpc.drain.calling");      /* it may be queued again already */
 
         prcb->DpcRoutineStart = rdtsc();        /* the watchdog's single-DPC clock */
+        ULONG held = DBG ? KiHeldSpinLockCount() : 0;
         routine(dpc, context, argument1, argument2);
+        /* A lock kept first (its raise would explain a wrong IRQL): else
+         * the next DPC, or the code below us, takes the blame. */
+        if (DBG)
+            KiCheckNoLockKept(held, (PVOID)routine);
         check_returned_irql(routine, dpc, context);     /* dpc may be gone: a number only */
     }
 }
@@ -302,7 +315,7 @@ VOID KiInitializeDpcProcessor(VOID)
     prcb->MaximumDpcQueueDepth = KI_DPC_QUEUE_DEPTH;
     prcb->MinimumDpcRate = KI_MINIMUM_DPC_RATE;
     prcb->AdjustDpcThreshold = KI_ADJUST_DPC_THRESHOLD;
-    prcb->DpcStack = &KiDpcStacks[prcb->Number][KI_DPC_STACK_SIZE];
+    prcb->DpcStack = &KiDpcStacks[prcb->Number].Stack[KI_DPC_STACK_SIZE];
     if (prcb->Number == 0) {
         KiInitializeDpcWatchdog();
         KiSetInterruptHandler(KI_VECTOR_DPC, dpc_interrupt, NULL);

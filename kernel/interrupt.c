@@ -9,8 +9,10 @@
  *   2. EOI, so the in-service bit no longer pins PPR (SDM Vol. 3A 11.8.3.1)
  *      and lowering CR8 later really unmasks;
  *   3. sti: higher classes may now interrupt the handler (nesting);
- *   4. run the handler; check it returned at the same IRQL;
- *   5. cli, restore CR8; iretq (in trap.S) restores IF.
+ *   4. run the handler; check it returned at the same IRQL (and, checked
+ *      build, holding no spin lock it took);
+ *   5. cli, restore CR8 (checked build: through KeLowerIrql's checks);
+ *      iretq (in trap.S) restores IF.
  * Pending interrupts of classes between the restored IRQL and the handler's
  * are delivered right after iretq sets IF again.
  *
@@ -34,6 +36,7 @@
 #include "kernel/pcr.h"
 #include "kernel/race.h"
 #include "kernel/smp.h"
+#include "kernel/spinlock_check.h"
 #include "kernel/vectors.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
@@ -78,18 +81,26 @@ void KiDispatchInterrupt(PKTRAP_FRAME f)
         KiApicEoi();
         KI_RACE_POINT("interrupt.eoi_sent");    /* this class may arrive again now */
     }
+    ULONG held = DBG ? KiHeldSpinLockCount() : 0;
     sti();
     handler(f, KiInterruptTable[vector].Context);
     cli();
     if (late_eoi)
         KiApicEoi();                    /* the device is quiet: remote IRR may clear */
 
+    /* A lock the handler kept would be held at the interrupted code's IRQL
+     * from here on (checked first: its raise would explain a wrong IRQL). */
+    if (DBG)
+        KiCheckNoLockKept(held, (PVOID)handler);
     KIRQL found = (KIRQL)__readcr8();
     if (DBG && found != irql)
         /* WDK: Bug Check 0xC8, "Unique" 3 = an interrupt service routine. */
         KeBugCheckEx(IRQL_UNEXPECTED_VALUE, ((ULONG_PTR)found << 16) | ((ULONG_PTR)irql << 8) | 3,
                      (ULONG_PTR)handler, (ULONG_PTR)KiInterruptTable[vector].Context, vector);
-    __writecr8(old);
+    if (DBG)
+        KiLowerIrqlChecked(old, (ULONG_PTR)handler);    /* KeLowerIrql's checks */
+    else
+        __writecr8(old);
 }
 
 static ULONG software_vector(KIRQL level)

@@ -11,16 +11,19 @@
  *   1. raise IRQL to SynchronizeIrql: from here the ISR's vector (class
  *      Irql <= SynchronizeIrql) cannot be delivered on this CPU, so the ISR
  *      cannot interrupt us here and spin forever on the lock we hold;
- *   2. take *ActualLock (an executive spin lock word, taken with the
+ *   2. take *ActualLock (an executive spin lock word, taken like the
  *      at-DPC-level routine: one `lock` instruction when free, spinning on
  *      plain reads while another CPU holds it), which keeps the ISR out
- *      on every other CPU.
+ *      on every other CPU.  The checked build records it as held at
+ *      SynchronizeIrql (kernel/spinlock_check.h), so lowering below that
+ *      level while holding it is SPIN_LOCK_ALREADY_OWNED (0x0F).
  *
  * Release is the reverse: drop the lock, then lower IRQL; an interrupt of
  * the vector that arrived meanwhile was held pending in the local APIC's IRR
  * (or waits on the other CPU, spinning on the lock) and runs right after.
  */
 #include "wdm.h"
+#include "kernel/spinlock_check.h"
 
 #define CALLER ((ULONG_PTR)__builtin_return_address(0))
 
@@ -40,13 +43,13 @@ KIRQL NTAPI KeAcquireInterruptSpinLock(PKINTERRUPT Interrupt)
 {
     KIRQL old = raise_to_synchronize_irql(Interrupt, CALLER);
 
-    KeAcquireSpinLockAtDpcLevel(Interrupt->ActualLock);
+    KiAcquireInterruptSpinLock(Interrupt->ActualLock, old, CALLER);
     return old;
 }
 
 VOID NTAPI KeReleaseInterruptSpinLock(PKINTERRUPT Interrupt, KIRQL OldIrql)
 {
-    KeReleaseSpinLockFromDpcLevel(Interrupt->ActualLock);
+    KiReleaseInterruptSpinLock(Interrupt->ActualLock, CALLER);
     KeLowerIrql(OldIrql);           /* a pending interrupt of the vector arrives here */
 }
 
@@ -56,9 +59,9 @@ BOOLEAN NTAPI KeSynchronizeExecution(PKINTERRUPT Interrupt,
 {
     KIRQL old = raise_to_synchronize_irql(Interrupt, CALLER);
 
-    KeAcquireSpinLockAtDpcLevel(Interrupt->ActualLock);
+    KiAcquireInterruptSpinLock(Interrupt->ActualLock, old, CALLER);
     BOOLEAN result = SynchronizeRoutine(SynchronizeContext);
-    KeReleaseSpinLockFromDpcLevel(Interrupt->ActualLock);
+    KiReleaseInterruptSpinLock(Interrupt->ActualLock, CALLER);
     KeLowerIrql(old);
     return result;                  /* as the routine returned it: 7 stays 7 */
 }

@@ -11,7 +11,8 @@
  * after the EOI and with interrupts enabled; for each object on the chain
  * whose ProcessorEnableMask has this CPU it
  *     raises to SynchronizeIrql, takes *ActualLock, calls the ISR, checks it
- *     came back at SynchronizeIrql, releases, lowers to the vector's IRQL,
+ *     came back at SynchronizeIrql holding no lock it took (checked build),
+ *     releases, lowers to the vector's IRQL,
  * and stops at the first ISR that claims a LevelSensitive interrupt (the
  * line would still be asserted if another device needed service, so it
  * comes back); a Latched (edge) interrupt is offered to every ISR, since a
@@ -31,6 +32,7 @@
 #include "kernel/interrupt.h"
 #include "kernel/iointerrupt.h"
 #include "kernel/pcr.h"
+#include "kernel/spinlock_check.h"
 #include "kernel/vectors.h"
 #include "arch/x86_64/ioapic.h"
 #include "string.h"
@@ -105,9 +107,14 @@ static BOOLEAN call_service_routine(PKINTERRUPT Interrupt, KIRQL VectorIrql)
 
     if (synchronize > VectorIrql)
         KfRaiseIrql(synchronize);
-    KeAcquireSpinLockAtDpcLevel(Interrupt->ActualLock);
+    /* Recorded as taken by the ISR: a 0x0F for lowering under it names it. */
+    KiAcquireInterruptSpinLock(Interrupt->ActualLock, VectorIrql,
+                               (ULONG_PTR)Interrupt->ServiceRoutine);
     Interrupt->DispatchCount++;
+    ULONG held = DBG ? KiHeldSpinLockCount() : 0;
     BOOLEAN claimed = Interrupt->ServiceRoutine(Interrupt, Interrupt->ServiceContext);
+    if (DBG)        /* a lock the ISR kept: caught here, not by the next innocent taker */
+        KiCheckNoLockKept(held, (PVOID)Interrupt->ServiceRoutine);
     KIRQL found = KeGetCurrentIrql();
     if (DBG && found != synchronize)
         /* WDK: Bug Check 0xC8, "Unique" 3: P2 the ISR, P3 the KINTERRUPT. */
@@ -116,7 +123,7 @@ static BOOLEAN call_service_routine(PKINTERRUPT Interrupt, KIRQL VectorIrql)
                      (ULONG_PTR)Interrupt->ServiceRoutine, (ULONG_PTR)Interrupt, Interrupt->Vector);
     if (claimed)
         Interrupt->ServiceCount++;
-    KeReleaseSpinLockFromDpcLevel(Interrupt->ActualLock);
+    KiReleaseInterruptSpinLock(Interrupt->ActualLock, (ULONG_PTR)Interrupt->ServiceRoutine);
     KeLowerIrql(VectorIrql);
     return claimed;
 }

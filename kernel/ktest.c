@@ -76,6 +76,17 @@ void ktest_expect_bugcheck(struct kt_param p1, struct kt_param p2, struct kt_par
             KiCurrentTest ? KiCurrentTest->expected_bugcheck : 0, s[0], s[1], s[2], s[3]);
 }
 
+void ktest_expect_line(const char *fmt, ...)
+{
+    char text[200];
+    va_list ap;
+
+    va_start(ap, fmt);
+    kvsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    kprintf("# EXPECT LINE %s\n", text);
+}
+
 /* "all", or globs separated by commas: test=spinlock_rw_*,dpc_flush_* */
 static BOOLEAN selected(const struct ktest *t, const char *pattern)
 {

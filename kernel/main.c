@@ -27,6 +27,7 @@
 #include "kernel/pcr.h"
 #include "kernel/serial_input.h"
 #include "kernel/smp.h"
+#include "kernel/stackguard.h"
 #include "printf.h"
 
 #ifndef KERNEL_VERSION
@@ -85,6 +86,7 @@ void KiSystemStartup(ULONG Magic, ULONG_PTR BootInfo)
     KiInitializeGdt(0);
     KiInitializeIdt();
     KiLoadIdt();
+    KiInitializeStackGuards();          /* before the other CPUs: no TLB shootdown needed */
 
     KiParseBootInfo(Magic, BootInfo);
     size_t used = ksnprintf(cmdline, sizeof(cmdline), "%s", KiBootInfo.CommandLine);

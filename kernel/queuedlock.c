@@ -257,6 +257,16 @@ VOID FASTCALL KeReleaseInStackQueuedSpinLockForDpc(PKLOCK_QUEUE_HANDLE LockHandl
         KiLowerIrqlChecked(old, CALLER);
 }
 
+/* Numbered: a number past the table would index past KPRCB.LockQueue[] and
+ * KiQueuedSpinLockLines[]: 0xC4 / KI_VERIFIER_BAD_LOCK_NUMBER, before any
+ * raise or access. */
+static VOID check_number(KSPIN_LOCK_QUEUE_NUMBER Number, ULONG_PTR Caller)
+{
+    if (Number >= LockQueueMaximumLock)
+        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KI_VERIFIER_BAD_LOCK_NUMBER,
+                     (ULONG_PTR)Number, LockQueueMaximumLock, Caller);
+}
+
 /* Numbered: this CPU's entry for the lock (after the raise: the entry and
  * the CPU must go together). */
 static PKSPIN_LOCK_QUEUE entry(KSPIN_LOCK_QUEUE_NUMBER Number)
@@ -266,6 +276,7 @@ static PKSPIN_LOCK_QUEUE entry(KSPIN_LOCK_QUEUE_NUMBER Number)
 
 static KIRQL numbered_acquire(KSPIN_LOCK_QUEUE_NUMBER Number, KIRQL Target, ULONG_PTR Caller)
 {
+    check_number(Number, Caller);
     KIRQL old = KiRaiseForAcquire(Target, &KiQueuedSpinLockLines[Number].Lock, Caller);
     PKSPIN_LOCK_QUEUE q = entry(Number);
     PKSPIN_LOCK L = (PKSPIN_LOCK)((ULONG_PTR)q->Lock & ~STATE_BITS);
@@ -287,6 +298,7 @@ KIRQL FASTCALL KeAcquireQueuedSpinLockRaiseToSynch(KSPIN_LOCK_QUEUE_NUMBER Numbe
 
 VOID FASTCALL KeReleaseQueuedSpinLock(KSPIN_LOCK_QUEUE_NUMBER Number, KIRQL OldIrql)
 {
+    check_number(Number, CALLER);
     PKSPIN_LOCK_QUEUE q = entry(Number);
     PKSPIN_LOCK L = (PKSPIN_LOCK)((ULONG_PTR)q->Lock & ~STATE_BITS);
 
@@ -303,6 +315,7 @@ VOID FASTCALL KeReleaseQueuedSpinLock(KSPIN_LOCK_QUEUE_NUMBER Number, KIRQL OldI
 static LOGICAL numbered_try(KSPIN_LOCK_QUEUE_NUMBER Number, PKIRQL OldIrql, KIRQL Target,
                             ULONG_PTR Caller)
 {
+    check_number(Number, Caller);
     KIRQL old = KiRaiseForAcquire(Target, &KiQueuedSpinLockLines[Number].Lock, Caller);
     PKSPIN_LOCK_QUEUE q = entry(Number);
     PKSPIN_LOCK L = (PKSPIN_LOCK)((ULONG_PTR)q->Lock & ~STATE_BITS);

@@ -20,6 +20,8 @@
 #include "kernel/dpc.h"
 #include "kernel/ipi.h"
 #include "kernel/pcr.h"
+#include "kernel/spinlock_check.h"
+#include "kernel/stackguard.h"
 #include "kernel/trampoline.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/calibrate.h"
@@ -31,7 +33,14 @@
 #define AP_ANSWER_US        1000000     /* how long an AP may take to come online */
 #define FREEZE_WAIT_US      100000
 
-static UCHAR KiProcessorStacks[MAXIMUM_PROCESSORS][KI_STACK_SIZE] __attribute__((aligned(16)));
+/* Each with an unmapped guard page below it (kernel/stackguard.h); [0] is
+ * unused: the boot CPU stays on the boot stack. */
+static KI_GUARDED_STACK(KI_STACK_SIZE) KiProcessorStacks[MAXIMUM_PROCESSORS];
+
+PVOID KiProcessorStackGuard(ULONG Number)
+{
+    return KiProcessorStacks[Number].Guard;
+}
 
 /* The online set.  Written only by a CPU joining it (lock or); read anywhere. */
 static volatile KAFFINITY KiActiveProcessorMask = 1;   /* the boot CPU */
@@ -71,7 +80,10 @@ static DECLSPEC_NORETURN void idle_loop(void)
             continue;
         }
         sti();
+        ULONG held = DBG ? KiHeldSpinLockCount() : 0;
         routine(prcb->IdleContext);
+        if (DBG)    /* before the IRQL: a kept lock is why IRQL is still raised */
+            KiCheckNoLockKept(held, (PVOID)routine);
         KIRQL found = KeGetCurrentIrql();
         if (DBG && found != PASSIVE_LEVEL)
             KeBugCheckEx(IRQL_UNEXPECTED_VALUE, ((ULONG_PTR)found << 16) | 2,
@@ -113,7 +125,7 @@ BOOLEAN KiStartProcessorAt(ULONG number, ULONG apic_id)
     KiProcessorBlock[number].Prcb.ApicId = apic_id;
     *KI_TRAMPOLINE_FIELD(ULONG, KiTrampolineCr3) = (ULONG)read_cr3();
     *KI_TRAMPOLINE_FIELD(ULONG64, KiTrampolineStack) =
-        (ULONG64)&KiProcessorStacks[number][KI_STACK_SIZE];
+        (ULONG64)&KiProcessorStacks[number].Stack[KI_STACK_SIZE];
     *KI_TRAMPOLINE_FIELD(ULONG, KiTrampolineNumber) = number;
     *KI_TRAMPOLINE_FIELD(ULONG64, KiTrampolineEntry) = (ULONG64)KiStartProcessor;
 

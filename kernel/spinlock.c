@@ -124,13 +124,13 @@ static VOID acquire_word(PKSPIN_LOCK SpinLock)
 
 /* Free a word this CPU must own; drop the record first, so an ISR that takes
  * the lock right after the store finds no stale record. */
-static VOID release_word(PKSPIN_LOCK SpinLock, BOOLEAN Restores, ULONG_PTR Caller)
+static VOID release_word(PKSPIN_LOCK SpinLock, UCHAR Kind, BOOLEAN Restores, ULONG_PTR Caller)
 {
     ULONG_PTR word = *(volatile KSPIN_LOCK *)SpinLock;
 
     if (word != KiSpinLockOwnerValue())     /* free, or another CPU's */
         KiBugCheckNotOwned(SpinLock, word, Caller);
-    KiTrackRelease(SpinLock, KI_LOCK_EXECUTIVE, Restores, Caller);
+    KiTrackRelease(SpinLock, Kind, Restores, Caller);
     KI_RACE_POINT("spinlock.release.held");
     __atomic_store_n(SpinLock, 0, __ATOMIC_RELEASE);        /* mov $0 */
 }
@@ -155,7 +155,7 @@ static VOID acquire_at_dpc_level(PKSPIN_LOCK SpinLock, ULONG_PTR Caller)
 static VOID release_from_dpc_level(PKSPIN_LOCK SpinLock, ULONG_PTR Caller)
 {
     KiCheckAtDpcLevel(SpinLock, Caller);
-    release_word(SpinLock, KI_RELEASE_KEEPS_IRQL, Caller);
+    release_word(SpinLock, KI_LOCK_EXECUTIVE, KI_RELEASE_KEEPS_IRQL, Caller);
 }
 
 KIRQL NTAPI KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock)
@@ -184,7 +184,7 @@ VOID NTAPI KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
     if (current != level)
         KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KI_VERIFIER_RELEASE_SPIN_LOCK_IRQL,
                      current, (ULONG_PTR)SpinLock, 0);
-    release_word(SpinLock, KI_RELEASE_RESTORES, CALLER);
+    release_word(SpinLock, KI_LOCK_EXECUTIVE, KI_RELEASE_RESTORES, CALLER);
     KI_RACE_POINT("spinlock.release.stored");       /* free, IRQL still raised */
     KiLowerIrqlChecked(NewIrql, CALLER);
 }
@@ -247,9 +247,24 @@ VOID NTAPI KeReleaseSpinLockForDpc(PKSPIN_LOCK SpinLock, KIRQL OldIrql)
     if (current != DISPATCH_LEVEL)      /* WDK: Bug Check 0xC4, subcode 0x35 */
         KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KI_VERIFIER_RELEASE_LOCK_IRQL, current,
                      (ULONG_PTR)SpinLock, OldIrql);
-    release_word(SpinLock, KI_RELEASE_RESTORES, CALLER);
+    release_word(SpinLock, KI_LOCK_EXECUTIVE, KI_RELEASE_RESTORES, CALLER);
     KI_RACE_POINT("spinlock.release_for_dpc.stored");
     if (OldIrql < DISPATCH_LEVEL)
         KiLowerIrqlChecked(OldIrql, CALLER);
+}
+
+/* Interrupt spin locks (kernel/spinlock_check.h): the caller has raised to
+ * SynchronizeIrql, which is the level the record holds the lock at. */
+VOID KiAcquireInterruptSpinLock(PKSPIN_LOCK SpinLock, KIRQL OldIrql, ULONG_PTR Caller)
+{
+    KiCheckAtDpcLevel(SpinLock, Caller);
+    acquire_word(SpinLock);
+    KiTrackAcquire(SpinLock, KI_LOCK_INTERRUPT, OldIrql, KeGetCurrentIrql(), Caller);
+}
+
+/* The caller lowers to the record's OldIrql right after: "restores". */
+VOID KiReleaseInterruptSpinLock(PKSPIN_LOCK SpinLock, ULONG_PTR Caller)
+{
+    release_word(SpinLock, KI_LOCK_INTERRUPT, KI_RELEASE_RESTORES, Caller);
 }
 #endif

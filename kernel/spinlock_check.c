@@ -94,6 +94,22 @@ BOOLEAN KiTrackRelease(PVOID Lock, UCHAR Kind, BOOLEAN Restores, ULONG_PTR Calle
     return TRUE;
 }
 
+ULONG KiHeldSpinLockCount(VOID)
+{
+    return this_trace()->Count;
+}
+
+VOID KiCheckNoLockKept(ULONG CountBefore, PVOID Routine)
+{
+    KI_SPIN_LOCK_TRACE *trace = this_trace();
+
+    /* Records are oldest first: Held[CountBefore] is the routine's first. */
+    if (trace->Count > CountBefore)
+        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KI_VERIFIER_LOCK_HELD_AT_RETURN,
+                     (ULONG_PTR)trace->Held[CountBefore].Lock, (ULONG_PTR)Routine,
+                     trace->Held[CountBefore].Caller);
+}
+
 /* ---- IRQL rules --------------------------------------------------------- */
 
 VOID KiCheckIrqlLowering(KIRQL NewIrql, ULONG_PTR Caller)

@@ -29,13 +29,15 @@
 #define KI_LOCK_NUMBERED        3   /* numbered queued (Lock = the global KSPIN_LOCK) */
 #define KI_LOCK_SHARED          4   /* EX_SPIN_LOCK held shared */
 #define KI_LOCK_EXCLUSIVE       5   /* EX_SPIN_LOCK held exclusive */
+#define KI_LOCK_INTERRUPT       6   /* a KINTERRUPT's *ActualLock, held at SynchronizeIrql */
 
 typedef struct _KI_HELD_SPIN_LOCK {
     PVOID Lock;                 /* the lock word's address */
     ULONG_PTR Caller;           /* return address of the acquiring call */
     UCHAR Kind;                 /* KI_LOCK_* */
     KIRQL OldIrql;              /* IRQL before the acquire */
-    KIRQL HoldIrql;             /* IRQL it is held at: DISPATCH, or SYNCH for RaiseToSynch */
+    KIRQL HoldIrql;             /* IRQL it is held at: DISPATCH, SYNCH for RaiseToSynch,
+                                   SynchronizeIrql for an interrupt spin lock */
 } KI_HELD_SPIN_LOCK;
 
 /* Deeper nesting than this is a bug check (0xC4, KI_VERIFIER_TOO_MANY_LOCKS). */
@@ -60,6 +62,8 @@ typedef struct _KI_SPIN_LOCK_TRACE {
  * ranges Windows documents (docs/spinlocks.md). */
 #define KI_VERIFIER_SPIN_TIMEOUT        0x6000  /* P2 lock, P3 holder CPU or ~0, P4 lock word */
 #define KI_VERIFIER_TOO_MANY_LOCKS      0x6001  /* P2 lock, P3 limit, P4 caller */
+#define KI_VERIFIER_LOCK_HELD_AT_RETURN 0x6002  /* P2 lock, P3 routine, P4 where it was taken */
+#define KI_VERIFIER_BAD_LOCK_NUMBER     0x6003  /* P2 number, P3 LockQueueMaximumLock, P4 caller */
 /* Windows' own subcodes used here (WDK: Bug Check 0xC4). */
 #define KI_VERIFIER_RELEASE_SPIN_LOCK_IRQL      0x32    /* KeReleaseSpinLock not at its level */
 #define KI_VERIFIER_RELEASE_LOCK_IRQL           0x35    /* other releases that lower */
@@ -89,6 +93,29 @@ LOGICAL KxTryToAcquireQueuedSpinLock(PKSPIN_LOCK_QUEUE Entry);
  * checks, the spin timeout. */
 VOID KiAcquireSpinLockRaw(PKSPIN_LOCK SpinLock, ULONG_PTR Caller);
 VOID KiReleaseSpinLockRaw(PKSPIN_LOCK SpinLock, ULONG_PTR Caller);
+
+/* Interrupt spin locks (kernel/intspinlock.c, kernel/iointerrupt.c): take
+ * and drop *ActualLock with IRQL already at SynchronizeIrql.  Checked build:
+ * recorded at that level (KI_LOCK_INTERRUPT, OldIrql = the level the caller
+ * will lower back to), so lowering below it while the lock is held is 0x0F
+ * like any other lock.  Free build: the at-DPC-level fast paths. */
+#if DBG
+VOID KiAcquireInterruptSpinLock(PKSPIN_LOCK SpinLock, KIRQL OldIrql, ULONG_PTR Caller);
+VOID KiReleaseInterruptSpinLock(PKSPIN_LOCK SpinLock, ULONG_PTR Caller);
+#else
+static inline VOID KiAcquireInterruptSpinLock(PKSPIN_LOCK SpinLock, KIRQL OldIrql, ULONG_PTR Caller)
+{
+    UNREFERENCED_PARAMETER(OldIrql);
+    UNREFERENCED_PARAMETER(Caller);
+    KeAcquireSpinLockAtDpcLevel(SpinLock);
+}
+
+static inline VOID KiReleaseInterruptSpinLock(PKSPIN_LOCK SpinLock, ULONG_PTR Caller)
+{
+    UNREFERENCED_PARAMETER(Caller);
+    KeReleaseSpinLockFromDpcLevel(SpinLock);
+}
+#endif
 
 /* ---- Checked build only ------------------------------------------------- */
 
@@ -131,6 +158,13 @@ VOID KiSpinWaitPause(KI_SPIN_WAIT *Wait, PVOID Lock, ULONG_PTR Word);
 /* 0 = the default, 5 s of TSC (2^34 ticks before calibration); the timeout
  * test sets it shorter. */
 extern volatile ULONG64 KiSpinLockTimeoutTicks;
+
+/* Around a call into a DPC routine, an ISR, an interrupt handler or idle
+ * work: the number of records before the call, and the check after it that
+ * the routine left none of its own (0xC4 / KI_VERIFIER_LOCK_HELD_AT_RETURN
+ * naming the first lock it kept, the routine and where it took the lock). */
+ULONG KiHeldSpinLockCount(VOID);
+VOID KiCheckNoLockKept(ULONG CountBefore, PVOID Routine);
 
 /* The CPU holding Lock (decoded from an executive lock's owner value, else
  * found in the CPUs' records), or 0xFFFFFFFF if none is known. */

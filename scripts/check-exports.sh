@@ -77,6 +77,9 @@ KeInsertQueueDpc KeRemoveQueueDpc KeIsExecutingDpc KeFlushQueuedDpcs
 KeGenericCallDpc KeSignalCallDpcDone KeSignalCallDpcSynchronize
 KeQueryDpcWatchdogInformation
 
+# wdm/bugcheck.h (KeInitializeCallbackRecord is a macro, as in the WDK)
+KeRegisterBugCheckCallback KeDeregisterBugCheckCallback
+
 # wdm.h
 KeBugCheckEx KeBugCheck DbgPrint
 '

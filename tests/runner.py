@@ -9,7 +9,9 @@ writes v to isa-debug-exit port 0xf4, QEMU exits with (v << 1) | 1: 33 passed,
 must bug check) are only listed by a normal boot (`# negative <name> STOP
 0x%08X`); each is then booted on its own with `test=<name>`, announces
 `# EXPECT STOP 0x.. P1=.. P2=.. P3=.. P4=..` (`*` = any) and must end in a
-matching `*** STOP:` screen with exit 37. Boots run in parallel (--jobs), but
+matching `*** STOP:` screen with exit 37; a negative test may also announce
+`# EXPECT LINE <text>`: some log line after the STOP line must then start
+with <text> (e.g. the kernel's one-line report of a nested bug check). Boots run in parallel (--jobs), but
 results are printed in a fixed order as one renumbered KTAP stream, followed by
 a trailing plan and a last line `N passed, N failed[, N skipped]`.
 Exit status: 0 all good, 1 any failure/crash/timeout/missing result, 2 usage.
@@ -43,6 +45,7 @@ RESULT_RE = re.compile(r"^(ok|not ok) (\d+)(?:\s+(?:- )?([^#]*?))?\s*(?:#\s*(.*?
 DIAG_RE = re.compile(r"^\s*#\s?(.*)$")
 NEGATIVE_RE = re.compile(r"^# negative (\S+) STOP 0x([0-9A-Fa-f]+)\s*$")
 EXPECT_RE = re.compile(r"^# EXPECT STOP 0x([0-9A-Fa-f]+)(.*)$")
+EXPECT_LINE_RE = re.compile(r"^# EXPECT LINE (.+?)\s*$")
 PARAM_RE = re.compile(r"^P([1-4])=(\*|0x[0-9A-Fa-f]+)$")
 STOP_RE = re.compile(r"^\*\*\* STOP: 0x([0-9A-Fa-f]+) \(" + r",\s*".join(["0x([0-9A-Fa-f]+)"] * 4) + r"\)")
 STOP_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]+$")
@@ -80,6 +83,7 @@ class Parsed:
     expect_error: str = ""
     stop: Optional[Stop] = None
     stop_screens: int = 0                                # '*** STOP' lines seen
+    expect_lines: List[str] = field(default_factory=list)  # '# EXPECT LINE' texts
 
 
 def parse_log(text: str) -> Parsed:
@@ -119,6 +123,8 @@ def parse_log(text: str) -> Parsed:
             if len(seen) != 4 and not p.expect_error:
                 p.expect_error = f"EXPECT line lacks some of P1..P4: {line.strip()!r}"
             p.expect = (int(m.group(1), 16), params)
+        elif EXPECT_LINE_RE.match(line):
+            p.expect_lines.append(EXPECT_LINE_RE.match(line).group(1))
         elif STOP_RE.match(line) and p.stop is not None:
             p.stop_screens += 1
         elif STOP_RE.match(line):
@@ -264,6 +270,10 @@ def judge_negative(boot: Boot, out: Outcome, timeout: float) -> List[Entry]:
                     problems.append(f"wrong P{i + 1}: expected 0x{want:016X}, got 0x{got:016X}")
     if p.stop_screens > 1:
         problems.append(f"{p.stop_screens} STOP screens: one CPU's bug check must freeze the others")
+    after_stop = [CPU_PREFIX_RE.sub("", l, count=1) for l in p.lines[p.stop.index + 1:]] if p.stop else []
+    for text in p.expect_lines:
+        if not any(l.startswith(text) for l in after_stop):
+            problems.append(f"no line starting with {text!r} after the STOP line")
     if not problems:
         return [Entry(True, boot.test, stop_text(p.stop))]
     diag = problems[1:]

@@ -190,6 +190,18 @@ class RunnerSelfTest(unittest.TestCase):
         self.assertIn("    #   [cpu1] *** STOP: 0x0000000A (", out)        # log tail
         self.assertIn("# log: " + os.path.join(self.logs, "smp2-irql_bad.log"), out)
 
+    def test_negative_expected_line(self):
+        nested = "*** nested bug check 0x000000E2 (0x1,0x2,0x3,0x4) while printing the STOP screen\n"
+        with_line = IRQL_GOOD.replace("# EXPECT STOP", "# EXPECT LINE *** nested bug check 0x000000E2\n"
+                                      "# EXPECT STOP")
+        rc, out, _ = self.negative_run({"out": with_line + nested, "status": 37})
+        self.assertEqual(rc, 0, out)
+        self.assertIn("ok 5 smp=2 irql_bad # STOP 0x0000000A", out)
+        rc, out, _ = self.negative_run({"out": with_line, "status": 37})
+        self.assertEqual(rc, 1)
+        self.assertIn("irql_bad # no line starting with '*** nested bug check 0x000000E2' after "
+                      "the STOP line", out)
+
     def test_negative_wrong_code(self):
         rc, out, _ = self.negative_run({"out": IRQL_BAD_CODE, "status": 37})
         self.assertEqual(rc, 1)

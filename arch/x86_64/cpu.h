@@ -94,6 +94,13 @@ static inline uint64_t read_cr3(void)
     return v;
 }
 
+/* Drop this CPU's TLB entries for the page holding Address (SDM Vol. 3A
+ * 4.10.4.1: a 2 MiB entry covering it too). */
+static inline void invlpg(uint64_t Address)
+{
+    __asm__ volatile("invlpg (%0)" : : "r"(Address) : "memory");
+}
+
 static inline uint64_t read_cr0(void)
 {
     uint64_t v;

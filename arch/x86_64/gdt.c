@@ -5,9 +5,11 @@
  * with L=1, a data segment for SS, and a TSS: the TSS's IST slots give the
  * double fault, NMI and machine check their own known-good stacks (SDM Vol. 3A
  * 7.7 "Task Management in 64-bit Mode", 6.14.5 "Interrupt Stack Table"), so a
- * kernel stack overflow ends in a clean STOP screen, not a triple fault.
+ * kernel stack overflow (into a guard page, kernel/stackguard.h) ends in a
+ * clean STOP screen, not a triple fault.
  */
 #include "arch/x86_64/gdt.h"
+#include "kernel/stackguard.h"
 #include "string.h"
 
 #define IST_STACK_SIZE 8192
@@ -24,9 +26,11 @@ struct __attribute__((packed)) tss64 {
 C_ASSERT(sizeof(struct tss64) == 104);
 
 struct cpu_tables {
-    uint64_t gdt[GDT_ENTRIES];
-    struct tss64 tss;
-    uint8_t ist_stacks[IST_COUNT][IST_STACK_SIZE] __attribute__((aligned(16)));
+    struct {
+        uint64_t gdt[GDT_ENTRIES];
+        struct tss64 tss;
+    } t;
+    KI_GUARDED_STACK(IST_STACK_SIZE) ist_stacks[IST_COUNT];     /* guard pages below */
 };
 
 static struct cpu_tables KiCpuTables[MAXIMUM_PROCESSORS] __attribute__((aligned(4096)));
@@ -36,13 +40,19 @@ struct __attribute__((packed)) descriptor_pointer {
     uint64_t base;
 };
 
+PVOID KiIstStackGuard(ULONG Number, ULONG Ist)
+{
+    return KiCpuTables[Number].ist_stacks[Ist - 1].Guard;
+}
+
 void KiInitializeGdt(ULONG Number)
 {
-    struct cpu_tables *t = &KiCpuTables[Number];
+    struct cpu_tables *c = &KiCpuTables[Number];
+    __typeof__(c->t) *t = &c->t;
     uint64_t tss = (uint64_t)&t->tss;
     uint64_t tss_limit = sizeof(t->tss) - 1;
 
-    memset(t, 0, sizeof(*t));
+    memset(t, 0, sizeof(*t));           /* not the stacks: their guards are unmapped */
     t->gdt[GDT_KERNEL_CODE / 8] = 0x00AF9A000000FFFFull;   /* P, DPL 0, code, L */
     t->gdt[GDT_KERNEL_DATA / 8] = 0x00CF92000000FFFFull;   /* P, DPL 0, data, W */
     /* 16-byte available 64-bit TSS descriptor, type 9 (SDM Vol. 3A 7.2.3). */
@@ -50,7 +60,7 @@ void KiInitializeGdt(ULONG Number)
                           (0x89ull << 40) | (((tss >> 24) & 0xFF) << 56);
     t->gdt[GDT_TSS / 8 + 1] = tss >> 32;
     for (int i = 0; i < IST_COUNT; i++)
-        t->tss.ist[i] = (uint64_t)t->ist_stacks[i] + IST_STACK_SIZE;
+        t->tss.ist[i] = (uint64_t)&c->ist_stacks[i].Stack[IST_STACK_SIZE];
     t->tss.iomap_base = sizeof(t->tss);     /* no I/O permission bitmap */
 
     struct descriptor_pointer gdtr = { sizeof(t->gdt) - 1, (uint64_t)t->gdt };

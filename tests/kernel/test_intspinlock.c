@@ -378,4 +378,34 @@ KTEST_BUGCHECK(intspinlock_release_not_held, SPIN_LOCK_NOT_OWNED)
     KfRaiseIrql(5);
     KeReleaseInterruptSpinLock(KtBad, PASSIVE_LEVEL);
 }
+/* Lowering below SynchronizeIrql while holding the interrupt spin lock: the
+ * ISR's interrupt could now arrive here and spin on it forever.  The lock
+ * is recorded at SynchronizeIrql, so KeLowerIrql says 0x0F with the usual
+ * parameters: the lock, its word, this CPU, where it was taken. */
+KTEST_BUGCHECK(intspinlock_lower_below_synchronize_irql_while_held, SPIN_LOCK_ALREADY_OWNED)
+{
+    KtBad = connect_here(KT_VECTOR(5), 9, NULL);
+    if (!KtBad)
+        return;
+    ktest_expect_bugcheck(KT_P(KtBad->ActualLock), KT_P(held_word()),
+                          KT_P(KeGetCurrentProcessorNumber()), KT_ANY);
+    (void)KeAcquireInterruptSpinLock(KtBad);
+    KeLowerIrql(8);                 /* still above the vector's 5, but below 9 */
+}
+
+static BOOLEAN lower_below_synchronize_irql(PVOID Context)
+{
+    KeLowerIrql((KIRQL)(ULONG_PTR)Context);
+    return TRUE;
+}
+
+KTEST_BUGCHECK(intspinlock_synchronize_routine_lowers_irql, SPIN_LOCK_ALREADY_OWNED)
+{
+    KtBad = connect_here(KT_VECTOR(5), 5, NULL);
+    if (!KtBad)
+        return;
+    ktest_expect_bugcheck(KT_P(KtBad->ActualLock), KT_P(held_word()),
+                          KT_P(KeGetCurrentProcessorNumber()), KT_ANY);
+    KeSynchronizeExecution(KtBad, lower_below_synchronize_irql, (PVOID)(ULONG_PTR)DISPATCH_LEVEL);
+}
 #endif

@@ -442,6 +442,48 @@ KTEST_BUGCHECK(spinlock_misuse_numbered_try_raise_to_synch_above_synch,
     (void)KeTryToAcquireQueuedSpinLockRaiseToSynch(LockQueueUnusedSpare1, &old);
 }
 
+/* A number past the table, for each numbered routine: 0xC4 / 0x6003 (ours),
+ * P3 the table size, before any raise or access (LockQueueMaximumLock is
+ * the first bad number; a large one must not wrap into range). */
+#define KT_BAD_NUMBER(n) KT_P(KI_VERIFIER_BAD_LOCK_NUMBER), KT_P(n), KT_P(LockQueueMaximumLock), KT_ANY
+
+KTEST_BUGCHECK(spinlock_misuse_numbered_acquire_bad_number, DRIVER_VERIFIER_DETECTED_VIOLATION)
+{
+    ktest_expect_bugcheck(KT_BAD_NUMBER(LockQueueMaximumLock));
+    (void)KeAcquireQueuedSpinLock(LockQueueMaximumLock);
+}
+
+KTEST_BUGCHECK(spinlock_misuse_numbered_raise_to_synch_bad_number,
+               DRIVER_VERIFIER_DETECTED_VIOLATION)
+{
+    ktest_expect_bugcheck(KT_BAD_NUMBER(0x100000000ull));
+    (void)KeAcquireQueuedSpinLockRaiseToSynch(0x100000000ull);
+}
+
+KTEST_BUGCHECK(spinlock_misuse_numbered_release_bad_number, DRIVER_VERIFIER_DETECTED_VIOLATION)
+{
+    ktest_expect_bugcheck(KT_BAD_NUMBER(LockQueueMaximumLock + 1));
+    KeRaiseIrqlToDpcLevel();
+    KeReleaseQueuedSpinLock(LockQueueMaximumLock + 1, PASSIVE_LEVEL);
+}
+
+KTEST_BUGCHECK(spinlock_misuse_numbered_try_bad_number, DRIVER_VERIFIER_DETECTED_VIOLATION)
+{
+    KIRQL old;
+
+    ktest_expect_bugcheck(KT_BAD_NUMBER(LockQueueMaximumLock));
+    (void)KeTryToAcquireQueuedSpinLock(LockQueueMaximumLock, &old);
+}
+
+KTEST_BUGCHECK(spinlock_misuse_numbered_try_raise_to_synch_bad_number,
+               DRIVER_VERIFIER_DETECTED_VIOLATION)
+{
+    KIRQL old;
+
+    ktest_expect_bugcheck(KT_BAD_NUMBER(~0ull));
+    (void)KeTryToAcquireQueuedSpinLockRaiseToSynch(~0ull, &old);
+}
+
 /* ---- Reader/writer spin locks ------------------------------------------- */
 
 KTEST_BUGCHECK(spinlock_misuse_rw_recursive_shared, SPIN_LOCK_ALREADY_OWNED)
