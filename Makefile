@@ -58,6 +58,7 @@ CFLAGS := $(TARGET_FLAGS) -std=gnu11 -O2 -g -Wall -Wextra -Werror \
 	-ffreestanding -fno-builtin -nostdlib -fno-pic -fno-pie -mcmodel=small \
 	-mno-red-zone -mno-sse -mno-sse2 -mno-mmx -mno-80387 \
 	-fno-stack-protector -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+	-fno-optimize-sibling-calls \
 	-fno-asynchronous-unwind-tables -fno-strict-aliasing \
 	-Iinclude -I. -DDBG=$(if $(filter 0,$(CHECKED)),0,1) -DKI_RACE=$(if $(filter 1,$(RACE)),1,0) \
 	-DKERNEL_VERSION='"$(VERSION)"' -MMD -MP
@@ -77,12 +78,13 @@ endif
 .PHONY: all run debug test test-kernel test-host test-big test-run bench tools clean
 all: $(BUILD)/kernel.iso
 
-$(BUILD)/obj/%.o: %.c
+# Every object also depends on this Makefile: a changed flag rebuilds all.
+$(BUILD)/obj/%.o: %.c Makefile
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/obj/%.o: %.S
+$(BUILD)/obj/%.o: %.S Makefile
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  AS      $<")
 	$(Q)$(CC) $(ASFLAGS) -c $< -o $@

@@ -41,11 +41,10 @@ static void copy_rsdp(const struct mb2_tag *tag)
     KiBootInfo.AcpiRsdp = KiBootInfo.RsdpCopy;
 }
 
-void KiParseBootInfo(ULONG Magic, ULONG_PTR Info)
+/* boot/entry.S has checked the loader's magic already: a kernel that was
+ * not started by a Multiboot2 loader never gets here. */
+void KiParseBootInfo(ULONG_PTR Info)
 {
-    if (Magic != MB2_BOOTLOADER_MAGIC)
-        KeBugCheckEx(PHASE0_INITIALIZATION_FAILED, Magic, Info, 0, 0);
-
     const struct mb2_info *header = (const void *)Info;
     const uint8_t *p = (const uint8_t *)(header + 1);
     const uint8_t *end = (const uint8_t *)Info + header->total_size;

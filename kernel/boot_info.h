@@ -19,7 +19,8 @@ typedef struct _KI_BOOT_INFO {
 
 extern KI_BOOT_INFO KiBootInfo;
 
-/* Check the Multiboot2 magic (a mismatch is a bug check) and fill KiBootInfo. */
-void KiParseBootInfo(ULONG Magic, ULONG_PTR Info);
+/* Fill KiBootInfo from the Multiboot2 information (boot/entry.S checked
+ * the magic). */
+void KiParseBootInfo(ULONG_PTR Info);
 
 #endif

@@ -85,36 +85,79 @@ static void stop_print(const char *fmt, ...)
     KiConsoleWriteUnlocked(line);
 }
 
-static void print_address(const char *label, ULONG_PTR address)
+/* A return address is the instruction after a call; the call itself is
+ * one byte back, and that byte is what names the caller (after a call that
+ * never returns, the return address may already be the next function). */
+enum address_kind { EXACT, RETURN_ADDRESS };
+
+static void print_address(const char *label, ULONG_PTR address, enum address_kind kind)
 {
-    ULONG_PTR offset;
-    const char *name = KiLookupSymbol(address, &offset);
+    ULONG_PTR offset, back = kind == RETURN_ADDRESS ? 1 : 0;
+    const char *name = KiLookupSymbol(address - back, &offset);
 
     if (name)
         stop_print("%s0x%016llX %s+0x%llx\n", label, (unsigned long long)address, name,
-                   (unsigned long long)offset);
+                   (unsigned long long)(offset + back));
     else
         stop_print("%s0x%016llX\n", label, (unsigned long long)address);
 }
 
-/* Follow the RBP chain (the kernel keeps frame pointers): [rbp] is the
- * caller's RBP, [rbp + 8] the return address.  Stop at a frame outside the
- * kernel image, where every stack lives. */
+extern const char __kernel_start[], __kernel_end[], __text_end[];   /* linker.ld */
+
+static BOOLEAN in_kernel_image(ULONG_PTR address, ULONG_PTR size)
+{
+    return address >= (ULONG_PTR)__kernel_start && address + size <= (ULONG_PTR)__kernel_end;
+}
+
+/* The interrupted code was a function that keeps no frame of its own (the
+ * assembly fast paths): its caller's return address is then still on top of
+ * its stack.  Trusted only if the bytes before it are a call rel32 (0xE8),
+ * as a debugger without unwind data would check. */
+static BOOLEAN frameless_return_address(PKTRAP_FRAME f, ULONG_PTR *ret)
+{
+    ULONG_PTR offset;
+
+    if (!KiLookupSymbol(f->Rip, &offset) || !in_kernel_image(f->Rsp, 8))
+        return FALSE;
+    if (*(const UCHAR *)(f->Rip - offset) == 0x55)      /* push %rbp: it has a frame */
+        return FALSE;
+    *ret = *(ULONG_PTR *)f->Rsp;
+    return *ret > (ULONG_PTR)__kernel_start + 5 && *ret < (ULONG_PTR)__text_end &&
+           *(const UCHAR *)(*ret - 5) == 0xE8;
+}
+
+/* Follow the RBP chain (the kernel keeps frame pointers, and no call is
+ * turned into a jump: -fno-optimize-sibling-calls): [rbp] is the caller's
+ * RBP, [rbp + 8] the return address.  A return into KiTrapCommon means a
+ * trap frame: show the interrupted instruction, then go on from its RBP.
+ * Stop at a frame outside the kernel image, where every stack lives. */
 static void print_backtrace(ULONG_PTR rbp)
 {
-    extern const char __kernel_start[], __kernel_end[];
+    char label[16];
+    int i = 0;
 
     stop_print("Backtrace:\n");
-    for (int i = 0; i < MAX_FRAMES; i++) {
-        if (rbp < (ULONG_PTR)__kernel_start || rbp + 16 > (ULONG_PTR)__kernel_end || (rbp & 7))
-            break;
+    while (i < MAX_FRAMES && in_kernel_image(rbp, 16) && !(rbp & 7)) {
         ULONG_PTR ret = ((ULONG_PTR *)rbp)[1];
         if (ret == 0)
             break;
-        char label[16];
-        ksnprintf(label, sizeof(label), "  #%-2d ", i);
-        print_address(label, ret);
-        rbp = ((ULONG_PTR *)rbp)[0];
+        ksnprintf(label, sizeof(label), "  #%-2d ", i++);
+        print_address(label, ret, RETURN_ADDRESS);
+        if (ret != (ULONG_PTR)KiTrapCommonReturn) {
+            rbp = ((ULONG_PTR *)rbp)[0];
+            continue;
+        }
+        PKTRAP_FRAME f = (PKTRAP_FRAME)(rbp + 16);
+        ULONG_PTR caller;
+        stop_print("  -- %s 0x%02llX --\n", f->Vector < 32 ? "exception" : "interrupt",
+                   (unsigned long long)f->Vector);
+        ksnprintf(label, sizeof(label), "  #%-2d ", i++);
+        print_address(label, f->Rip, EXACT);
+        if (frameless_return_address(f, &caller)) {
+            ksnprintf(label, sizeof(label), "  #%-2d ", i++);
+            print_address(label, caller, RETURN_ADDRESS);
+        }
+        rbp = f->Rbp;
     }
 }
 
@@ -133,7 +176,7 @@ static void print_stack_overflow(ULONG_PTR address)
 
 static void print_trap_frame(PKTRAP_FRAME f)
 {
-    stop_print("Trap: vector %llu, error code 0x%llx, CR2 0x%016llX\n",
+    stop_print("Trap: vector 0x%02llX, error code 0x%llx, CR2 0x%016llX\n",
                (unsigned long long)f->Vector, (unsigned long long)f->ErrorCode,
                (unsigned long long)read_cr2());
     if (f->Vector == X86_TRAP_DF)
@@ -183,7 +226,7 @@ static DECLSPEC_NORETURN void bugcheck(ULONG code, ULONG_PTR p1, ULONG_PTR p2, U
     stop_print("%s\n", bugcheck_name(code));
     stop_print("CPU %u  IRQL %u  (processors online: %u, frozen by NMI: %u)\n", cpu, irql,
                KiActiveProcessorCount(), frozen);
-    print_address("RIP ", rip);
+    print_address("RIP ", rip, frame ? EXACT : RETURN_ADDRESS);   /* KeBugCheckEx's caller */
     if (frame)
         print_trap_frame(frame);
     stop_print("CR0=%016llX CR3=%016llX CR4=%016llX\n", (unsigned long long)read_cr0(),

@@ -88,7 +88,8 @@ void KiSystemStartup(ULONG Magic, ULONG_PTR BootInfo)
     KiLoadIdt();
     KiInitializeStackGuards();          /* before the other CPUs: no TLB shootdown needed */
 
-    KiParseBootInfo(Magic, BootInfo);
+    UNREFERENCED_PARAMETER(Magic);      /* boot/entry.S checked it */
+    KiParseBootInfo(BootInfo);
     size_t used = ksnprintf(cmdline, sizeof(cmdline), "%s", KiBootInfo.CommandLine);
     if (used + 2 < sizeof(cmdline)) {
         cmdline[used] = ' ';

@@ -10,14 +10,17 @@ must bug check) are only listed by a normal boot (`# negative <name> STOP
 0x%08X`); each is then booted on its own with `test=<name>`, announces
 `# EXPECT STOP 0x.. P1=.. P2=.. P3=.. P4=..` (`*` = any) and must end in a
 matching `*** STOP:` screen with exit 37; a negative test may also announce
-`# EXPECT LINE <text>`: some log line after the STOP line must then start
-with <text> (e.g. the kernel's one-line report of a nested bug check). Boots run in parallel (--jobs), but
+`# EXPECT LINE <text>` lines: after the STOP line, log lines must match them
+in the order given, each a later line than the one before (<text> is a
+prefix of the line in which `*` stands for any characters: a nested bug
+check's report, backtrace frames in order).  Boots run in parallel (--jobs), but
 results are printed in a fixed order as one renumbered KTAP stream, followed by
 a trailing plan and a last line `N passed, N failed[, N skipped]`.
 Exit status: 0 all good, 1 any failure/crash/timeout/missing result, 2 usage.
 Python 3.9+ standard library only; see tests/test_runner_selftest.py.
 """
 import argparse
+import fnmatch
 import os
 import re
 import shlex
@@ -248,6 +251,12 @@ def fmt_params(params: List[Optional[int]]) -> str:
     return " ".join(f"P{i + 1}=" + ("*" if v is None else f"0x{v:016X}") for i, v in enumerate(params))
 
 
+def line_matches(line: str, expected: str) -> bool:
+    """An EXPECT LINE text is a prefix of the line, in which '*' stands for
+    any run of characters ('#0 *chain_c+' matches '#0 0x...10 chain_c+0x1a')."""
+    return fnmatch.fnmatchcase(line, expected.replace("[", "[[]") + "*")
+
+
 def judge_negative(boot: Boot, out: Outcome, timeout: float) -> List[Entry]:
     p, problems = out.parsed, []
     if out.status != EXIT_BUGCHECK:
@@ -271,9 +280,14 @@ def judge_negative(boot: Boot, out: Outcome, timeout: float) -> List[Entry]:
     if p.stop_screens > 1:
         problems.append(f"{p.stop_screens} STOP screens: one CPU's bug check must freeze the others")
     after_stop = [CPU_PREFIX_RE.sub("", l, count=1) for l in p.lines[p.stop.index + 1:]] if p.stop else []
+    at = 0
     for text in p.expect_lines:
-        if not any(l.startswith(text) for l in after_stop):
-            problems.append(f"no line starting with {text!r} after the STOP line")
+        found = next((i for i in range(at, len(after_stop)) if line_matches(after_stop[i], text)), None)
+        if found is None:
+            problems.append(f"no line matching {text!r} after the STOP line"
+                            + (" and the lines expected before it" if at else ""))
+            break
+        at = found + 1
     if not problems:
         return [Entry(True, boot.test, stop_text(p.stop))]
     diag = problems[1:]

@@ -199,8 +199,21 @@ class RunnerSelfTest(unittest.TestCase):
         self.assertIn("ok 5 smp=2 irql_bad # STOP 0x0000000A", out)
         rc, out, _ = self.negative_run({"out": with_line, "status": 37})
         self.assertEqual(rc, 1)
-        self.assertIn("irql_bad # no line starting with '*** nested bug check 0x000000E2' after "
+        self.assertIn("irql_bad # no line matching '*** nested bug check 0x000000E2' after "
                       "the STOP line", out)
+
+    def test_negative_expected_lines_in_order(self):
+        frames = "Backtrace:\n  #0  0x0000000000101010 chain_b+0x1a\n  #1  0x0000000000101020 chain_a+0x9\n"
+        expect = "# EXPECT LINE   #0 *chain_b+\n# EXPECT LINE   #1 *chain_a+\n# EXPECT STOP"
+        rc, out, _ = self.negative_run({"out": IRQL_GOOD.replace("# EXPECT STOP", expect) + frames,
+                                        "status": 37})
+        self.assertEqual(rc, 0, out)
+        swapped = "# EXPECT LINE   #1 *chain_a+\n# EXPECT LINE   #0 *chain_b+\n# EXPECT STOP"
+        rc, out, _ = self.negative_run({"out": IRQL_GOOD.replace("# EXPECT STOP", swapped) + frames,
+                                        "status": 37})
+        self.assertEqual(rc, 1)
+        self.assertIn("no line matching '  #0 *chain_b+' after the STOP line and the lines "
+                      "expected before it", out)
 
     def test_negative_wrong_code(self):
         rc, out, _ = self.negative_run({"out": IRQL_BAD_CODE, "status": 37})

@@ -11,7 +11,10 @@
  * pushing its five words (6.14.2); 5 + 2 + 15 + 2 words keep it 16-aligned
  * at the call.  On return everything is restored from the frame (C may edit it) and
  * iretq resumes the interrupted code.  The kernel runs only in ring 0 with one
- * GS base per CPU, so there is no swapgs.
+ * GS base per CPU, so there is no swapgs.  KiTrapCommonReturn, the return
+ * address of that call, tells the STOP screen's backtrace where a trap frame
+ * sits on the stack (16 bytes above KiDispatchTrap's frame record), so it
+ * can go on into the interrupted code (kernel/bugcheck.c).
  */
 
     .text
@@ -53,6 +56,8 @@ KiTrapCommon:
     cld                                 /* the ABI wants DF = 0 in C */
     mov     %rsp, %rdi
     call    KiDispatchTrap
+    .globl  KiTrapCommonReturn
+KiTrapCommonReturn:                     /* a backtrace that returns here crosses the trap */
     add     $16, %rsp
     popq    %rax
     popq    %rbx

@@ -60,4 +60,9 @@ extern const char KiVectorStubs[];
 /* Called by KiTrapCommon with interrupts off, as the CPU left them. */
 void KiDispatchTrap(PKTRAP_FRAME TrapFrame);
 
+/* The return address of that call (trap.S): a frame record whose return
+ * address is this one is KiDispatchTrap's, and the trap frame lies right
+ * above it. */
+extern const char KiTrapCommonReturn[];
+
 #endif

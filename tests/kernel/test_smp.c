@@ -166,3 +166,24 @@ KTEST_BUGCHECK(smp_bugcheck_on_ap_freezes_all, MANUALLY_INITIATED_CRASH)
         KeBugCheckEx(MANUALLY_INITIATED_CRASH, 1, 0xA9, 0, 0);   /* nothing to freeze */
     ktest_run_on_all_cpus(bugcheck_on_cpu1, NULL);
 }
+
+#if DBG
+/* Idle work (ktest_run_on_all_cpus) must give its CPU back at PASSIVE_LEVEL:
+ * one that returns at DISPATCH_LEVEL would leave that CPU's idle loop unable
+ * to run DPCs.  WDK: Bug Check 0xC8, P1 = (found << 16) | 2 ("Unique" 2),
+ * P2 the routine, P3 its context. */
+static void returns_at_dispatch_level(void *context)
+{
+    UNREFERENCED_PARAMETER(context);
+    if (KeGetCurrentProcessorNumber() != 0)     /* CPU 0 runs the test: it must come back */
+        KfRaiseIrql(DISPATCH_LEVEL);
+}
+
+KTEST_BUGCHECK(idle_work_returns_above_passive_level, IRQL_UNEXPECTED_VALUE)
+{
+    KT_REQUIRE_CPUS(2);
+    ktest_expect_bugcheck(KT_P((DISPATCH_LEVEL << 16) | 2), KT_P(returns_at_dispatch_level),
+                          KT_P(0x1D1E), KT_P(0));
+    ktest_run_on_all_cpus(returns_at_dispatch_level, (void *)0x1D1E);
+}
+#endif
