@@ -209,6 +209,19 @@ KTEST(spinlock_rw_two_readers_on_two_cpus)
     KT_EXPECT_EQ((ULONG)KtRw.Lock, 0);
 }
 
+/* CPU 0's opening: read, say so (Step 1), and wait (3 s at most) for the
+ * writer to claim bit 31. */
+static KIRQL read_until_writer_waits(PEX_SPIN_LOCK lock, volatile LONG *step)
+{
+    KIRQL old = ExAcquireSpinLockShared(lock);
+    ULONG64 start = rdtsc();
+
+    *step = 1;
+    while (!((ULONG)*lock & WRITER) && rdtsc() - start < kt_ticks(3000))
+        cpu_relax();
+    return old;
+}
+
 /* CPU 0 reads; CPU 1 asks for the lock exclusive and waits, claiming bit 31;
  * a new reader now waits too (the try fails); CPU 0 leaves; CPU 1 is in,
  * alone. */
@@ -219,11 +232,7 @@ static void waiting_writer(void *context)
 
     UNREFERENCED_PARAMETER(context);
     if (cpu == 0) {
-        old = ExAcquireSpinLockShared(&KtRw.Lock);
-        KtRw.Step = 1;
-        ULONG64 start = rdtsc();
-        while (!((ULONG)KtRw.Lock & WRITER) && rdtsc() - start < (1ull << 32))
-            cpu_relax();
+        old = read_until_writer_waits(&KtRw.Lock, &KtRw.Step);
         KtRw.Seen = (ULONG)KtRw.Lock;                       /* writer waiting: W|1 */
         kt_pause(20000);                                    /* the writer must stay out */
         if (KtRw.Step != 1)
@@ -287,11 +296,7 @@ static void writer_before_new_reader(void *context)
 
     UNREFERENCED_PARAMETER(context);
     if (cpu == 0) {
-        old = ExAcquireSpinLockShared(&KtRw3.Lock);
-        KtRw3.Step = 1;
-        ULONG64 start = rdtsc();
-        while (!((ULONG)KtRw3.Lock & WRITER) && rdtsc() - start < kt_ticks(3000))
-            cpu_relax();
+        old = read_until_writer_waits(&KtRw3.Lock, &KtRw3.Step);
         KtRw3.Step = 2;                 /* the writer has claimed bit 31 */
         if (!kt_wait_for(&KtRw3.Step, 3))
             KtRw3.Failed = 1;
