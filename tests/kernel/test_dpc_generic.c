@@ -106,8 +106,8 @@ KTEST(dpc_generic_call_from_every_cpu_at_once)
  * instructions, which TCG rarely preempts: race points widen it.  Each call
  * records its own counts (in the caller's frame: KeGenericCallDpc returns
  * only when every routine is done) and the caller checks them exactly. */
-#define KT_B2B_CALLS    24
-#define KT_B2B_ROUNDS   6
+#define KT_B2B_CALLS    16
+#define KT_B2B_ROUNDS   4
 
 typedef struct {
     volatile LONG Runs[MAXIMUM_PROCESSORS];
