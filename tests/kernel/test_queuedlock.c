@@ -301,7 +301,7 @@ KTEST(spinlock_queued_io_cancel_and_vpb_locks)
 #define FIFO_GRANTS     3000
 #define FIFO_SEEN       8
 #define FIFO_SOFT_MS    300
-#define FIFO_MINIMUM    10      /* grants each CPU must get */
+#define FIFO_MINIMUM    5       /* grants each CPU must get */
 
 static struct {
     KSPIN_LOCK Lock;

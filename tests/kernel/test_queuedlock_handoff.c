@@ -26,7 +26,7 @@
 
 #define HANDOFF_BUDGET      60000   /* sections in all, shared among the CPUs */
 #define HANDOFF_SOFT_MS     300
-#define HANDOFF_MINIMUM     50      /* sections each CPU must do */
+#define HANDOFF_MINIMUM     20      /* sections each CPU must do */
 #define HANDOFF_NUMBER      LockQueueUnusedSpare8
 #define HANDOFF_JITTER      64      /* pauses outside: 0..63 */
 

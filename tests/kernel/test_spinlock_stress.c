@@ -16,7 +16,7 @@
 
 #define BUDGET          40000   /* iterations in all, shared among the CPUs */
 #define DEADLINE_MS     250     /* the soft deadline */
-#define MINIMUM         50      /* iterations each CPU must do */
+#define MINIMUM         20      /* iterations each CPU must do */
 
 enum kind {
     EXECUTIVE, EXECUTIVE_AT_DPC, EXECUTIVE_TRY, IN_STACK, NUMBERED,
