@@ -28,7 +28,7 @@
 #define HANDOFF_SOFT_MS     300
 #define HANDOFF_MINIMUM     20      /* sections each CPU must do */
 #define HANDOFF_NUMBER      LockQueueUnusedSpare8
-#define HANDOFF_JITTER      64      /* pauses outside: 0..63 */
+#define HANDOFF_JITTER      64      /* loop turns outside: 0..63 */
 
 static struct {
     BOOLEAN Numbered;
@@ -77,7 +77,10 @@ static void handoff_worker(void *context)
         done++;
         kt_progress_count(&KtHandoff.Progress, KT_PASSIVE);
         seed = seed * 1664525u + 1013904223u;           /* LCG (Numerical Recipes) */
-        kt_pause((seed >> 16) % HANDOFF_JITTER);
+        /* A plain loop, not pause: under TCG each pause leaves the
+         * translated code, too coarse a step for windows this narrow. */
+        for (volatile ULONG n = (seed >> 16) % HANDOFF_JITTER; n; n--)
+            ;
     }
 }
 
