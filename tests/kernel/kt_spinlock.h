@@ -1,6 +1,7 @@
 /*
  * kt_spinlock.h - what the spin lock tests share (tests/kernel/test_spinlock*.c,
- * test_queuedlock.c, test_rwlock.c, test_exinterlocked.c).
+ * test_queuedlock*.c, test_rwlock.c, test_exinterlocked.c), and KT_PROGRESS,
+ * which ends every stress loop.
  */
 #ifndef KT_SPINLOCK_H
 #define KT_SPINLOCK_H
@@ -194,8 +195,9 @@ static inline void kt_progress_check(KT_PROGRESS *p)
     for (ULONG c = 0; c < KT_CONTEXTS; c++)
         for (ULONG n = 0; n < cpus; n++) {
             if (kt_progress_short(p, (enum kt_context)c, n))
-                ktest_fail(__FILE__, __LINE__, "CPU %u %s: %u sections, fewer than %u in %u ms",
-                           n, names[c], p->Sections[c][n], p->Minimum[c], KT_HARD_MS);
+                ktest_fail(__FILE__, __LINE__,
+                           "CPU %u %s: %u sections, fewer than %u (hard deadline %u ms)", n,
+                           names[c], p->Sections[c][n], p->Minimum[c], KT_HARD_MS);
             if (p->GaveUp[c][n])
                 ktest_fail(__FILE__, __LINE__, "CPU %u %s: a try loop still failed after %u ms",
                            n, names[c], KT_HARD_MS);
