@@ -195,12 +195,12 @@ test-big: all
 	$(Q)python3 tests/runner.py --iso $(BUILD)/kernel.iso --smp "$(BIG_SMP)" --neg-smp "" \
 		--filter 'smp_*' --accel "$(ACCEL)" --log-dir $(BUILD)/test-logs-big --label $(BUILD_KIND)
 
-# The SMP and IRQL tests once more under UEFI firmware, at 2 vCPUs: the same
+# The SMP and IRQL tests once more under UEFI firmware, at 4 vCPUs: the same
 # ISO through GRUB's x86_64-efi platform.  Each boot gets a throw-away view
 # of the variable store (snapshot=on), so parallel boots share the one copy.
 test-uefi: all $(BUILD)/ovmf-vars.fd
 	$(Q)sh scripts/need.sh test
-	$(Q)python3 tests/runner.py --iso $(BUILD)/kernel.iso --smp 2 --neg-smp "" \
+	$(Q)python3 tests/runner.py --iso $(BUILD)/kernel.iso --smp 4 --neg-smp "" \
 		--filter 'smp_*,irql_*' --accel "$(ACCEL)" --log-dir $(BUILD)/test-logs-uefi \
 		--label $(BUILD_KIND)-uefi --extra-qemu-args "$(UEFI_FLAGS),snapshot=on"
 
