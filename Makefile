@@ -9,6 +9,7 @@
 #                     and both again with race points on (RACE=1, 2 and 8 vCPUs)
 #   make test-big     the SMP tests on 32 vCPUs (part of make test)
 #   make test-uefi    the SMP and IRQL tests booted under OVMF (part of make test)
+#   make test-calibrate  the TSC against the HPET, the PM timer and the PIT (part of make test)
 #   make bench        benchmarks of the free build -> build/bench/
 #   make debug        QEMU halted with a gdb stub, and gdb attached
 #   make V=1 ...      show full commands
@@ -83,7 +84,7 @@ else
 Q := @
 endif
 
-.PHONY: all run debug test test-kernel test-host test-big test-uefi test-run bench tools clean
+.PHONY: all run debug test test-kernel test-host test-big test-uefi test-calibrate test-run bench tools clean
 all: $(BUILD)/kernel.iso
 
 # Every object also depends on this Makefile: a changed flag rebuilds all.
@@ -194,6 +195,17 @@ test-big: all
 	$(Q)sh scripts/need.sh test
 	$(Q)python3 tests/runner.py --iso $(BUILD)/kernel.iso --smp "$(BIG_SMP)" --neg-smp "" \
 		--filter 'smp_*' --accel "$(ACCEL)" --log-dir $(BUILD)/test-logs-big --label $(BUILD_KIND)
+
+# The calibration tests with the TSC measured against each reference in
+# turn, forced with calibrate= (arch/x86_64/calibrate.c): one boot each.
+CALIBRATE ?= hpet pmtimer pit
+test-calibrate: all
+	$(Q)sh scripts/need.sh test
+	$(Q)for reference in $(CALIBRATE); do \
+		python3 tests/runner.py --iso $(BUILD)/kernel.iso --smp 1 --neg-smp "" \
+		--filter 'calibrate_*' --accel "$(ACCEL)" --cmdline calibrate=$$reference \
+		--log-dir $(BUILD)/test-logs-calibrate-$$reference \
+		--label "$(BUILD_KIND) calibrate=$$reference" || exit 1; done
 
 # The SMP and IRQL tests once more under UEFI firmware, at 4 vCPUs: the same
 # ISO through GRUB's x86_64-efi platform.  Each boot gets a throw-away view
