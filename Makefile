@@ -7,6 +7,8 @@
 #   make test         host unit tests + every in-kernel test, checked and free
 #   make test-big     the SMP tests on 32 vCPUs (part of make test)
 #   make bench        benchmarks of the free build -> build/bench/
+#   make mutants      break the kernel on purpose (tests/mutants/), check the tests notice
+#   make soak         the concurrency tests in a loop with fresh race seeds (DURATION=10m)
 #   make debug        QEMU halted with a gdb stub, and gdb attached
 #   make V=1 ...      show full commands
 #
@@ -72,7 +74,7 @@ else
 Q := @
 endif
 
-.PHONY: all run debug test test-kernel test-host test-big test-run bench tools clean
+.PHONY: all run debug test test-kernel test-host test-big test-run bench mutants soak tools clean
 all: $(BUILD)/kernel.iso
 
 $(BUILD)/obj/%.o: %.c
@@ -156,6 +158,26 @@ bench:
 	$(Q)$(MAKE) --no-print-directory CHECKED=0
 	$(Q)python3 tests/bench.py --iso build/free/kernel.iso --smp "$(BENCH_SMP)" --out build/bench \
 		--accel "$(ACCEL)"
+
+# Mutation testing (docs/testing.md): each patch of tests/mutants/ (or those
+# named by MUTANTS=<glob,...>, or GROUP=ci) applied to a copy of the work tree
+# in build/mutants/src, RACE=1 kernels rebuilt, its tests booted with
+# race=SEED (random unless given); fails if a mutant survives.
+MUTANTS ?= *
+GROUP ?=
+SEED ?=
+mutants:
+	$(Q)sh scripts/need.sh mutants
+	$(Q)python3 scripts/mutants.py --mutants '$(MUTANTS)' --group '$(GROUP)' --seed '$(SEED)'
+
+# Soak: the RACE=1 checked and free kernels booted in turn for DURATION
+# (s/m/h) at SMP vCPUs, the concurrency tests with a fresh race seed each boot.
+DURATION ?= 10m
+soak:
+	$(Q)sh scripts/need.sh test
+	$(Q)$(MAKE) --no-print-directory RACE=1
+	$(Q)$(MAKE) --no-print-directory RACE=1 CHECKED=0
+	$(Q)python3 scripts/soak.py --duration '$(DURATION)' --smp '$(SMP)' --accel '$(ACCEL)'
 
 # The SMP tests once more on a big machine: every one of 32 vCPUs online.
 test-big: all

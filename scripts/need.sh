@@ -1,6 +1,6 @@
 #!/bin/sh
 # need.sh PURPOSE - make sure the tools for PURPOSE (build, run, test, debug,
-# bench) are installed.  On Debian/Ubuntu, missing packages are installed with
+# bench, mutants) are installed.  On Debian/Ubuntu, missing packages are installed with
 # apt-get when we are root or have password-less sudo; otherwise we stop and
 # print the exact command to run.
 set -e
@@ -11,6 +11,7 @@ run_tools="qemu-system-x86_64:qemu-system-x86"
 test_tools="$run_tools python3:python3"
 debug_tools="$run_tools gdb:gdb"
 bench_tools="$test_tools gnuplot:gnuplot-nox"
+mutants_tools="$test_tools patch:patch"
 
 case "$1" in
     build) want=$build_tools ;;
@@ -18,7 +19,8 @@ case "$1" in
     test) want=$test_tools ;;
     debug) want=$debug_tools ;;
     bench) want=$bench_tools ;;
-    *) echo "usage: $0 build|run|test|debug|bench" >&2; exit 2 ;;
+    mutants) want=$mutants_tools ;;
+    *) echo "usage: $0 build|run|test|debug|bench|mutants" >&2; exit 2 ;;
 esac
 
 missing=""
