@@ -7,7 +7,7 @@ The catalog is tests/mutants/NN-name.patch: header lines (ignored by patch),
     Mutant:  short-name              Build: free | checked | both
     What:    the bug, in one line    Tests: kernel test= globs, comma-separated
     SMP:     vCPU counts, e.g. 2 4 8 Options: extra boot options (optional)
-    Group:   ci (optional)
+    Group:   ci (optional)           Timeout: seconds per boot (optional, default 45)
 
 then a unified diff for `patch -p1`.  The work tree as it is (git ls-files,
 uncommitted edits included) is copied once to build/mutants/src, where the
@@ -50,6 +50,7 @@ class Mutant:
     smp: List[int] = field(default_factory=list)
     options: str = ""
     groups: List[str] = field(default_factory=list)
+    timeout: float = 45.0       # per boot: a mutant that hangs is killed by the timeout
 
 
 @dataclass
@@ -63,7 +64,7 @@ class Result:
 
 
 def parse_mutant(path: str) -> Mutant:
-    """The header lines before the diff; every field but Options and Group is required."""
+    """The header lines before the diff; Options, Group and Timeout are optional."""
     m = Mutant(path)
     fields = {}
     with open(path, encoding="utf-8") as f:
@@ -82,6 +83,7 @@ def parse_mutant(path: str) -> Mutant:
     m.groups = fields.get("Group", "").split()
     try:
         m.smp = [int(x) for x in fields.get("SMP", "").split()]
+        m.timeout = float(fields.get("Timeout", m.timeout))
     except ValueError:
         m.smp = []
     missing = [k for k, ok in (("Mutant", m.name), ("What", m.what), ("Tests", m.tests),
@@ -185,7 +187,8 @@ def try_mutant(m: Mutant, seed: int, budget: float, logs: str) -> Result:
                 log = os.path.join(logs, f"{kind}-smp{smp}.log")
                 status, out = run(
                     [sys.executable, "tests/runner.py", "--iso", ISO[kind], "--smp", str(smp),
-                     "--neg-smp", "", "--filter", m.tests, "--timeout", f"{left:.0f}",
+                     "--neg-smp", "", "--filter", m.tests,
+                     "--timeout", f"{min(left, m.timeout):.0f}",
                      "--cmdline", f"race={seed} {m.options}".strip(),
                      "--log-dir", os.path.join(logs, f"{kind}-smp{smp}"), "--label", kind],
                     SRC, log, timeout=left + 15)
