@@ -243,7 +243,7 @@ def main(argv=None) -> int:
         r = try_mutant(m, seed, args.budget, os.path.join(WORK, "logs", m.name))
         results.append(r)
         print(f"  {m.name:50} {r.verdict:8} {r.seconds:5.0f} s  {r.by}"
-              + (f" (smp {r.smp})" if r.smp else ""))
+              + (f" ({r.smp} vCPUs)" if r.smp else ""))
         sys.stdout.flush()
     print()
     print(f"{'mutant':50} {'result':8} {'build smp':10} {'seconds':>7}  by")
