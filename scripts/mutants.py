@@ -36,7 +36,7 @@ WORK = os.path.join(ROOT, "build", "mutants")
 SRC = os.path.join(WORK, "src")
 BUILDS = {"checked": ("RACE=1",), "free": ("RACE=1", "CHECKED=0")}
 ISO = {"checked": "build/checked-race/kernel.iso", "free": "build/free-race/kernel.iso"}
-OPTION_MAX = 255            # the kernel cuts a longer option word (kernel/options.c, MAX_OPTION)
+TEST_PATTERN_MAX = 127      # the kernel keeps this much of test= (kernel/main.c, KiTestPattern)
 HEADER_RE = re.compile(r"^([A-Z][A-Za-z]*):\s*(.*?)\s*$")
 NOT_OK_RE = re.compile(r"^not ok \d+ smp=\d+ (\S+)(?: # (.*))?$")
 
@@ -88,7 +88,7 @@ def parse_mutant(path: str) -> Mutant:
     except ValueError:
         m.smp = []
     missing = [k for k, ok in (("Mutant", m.name), ("What", m.what),
-                               ("Tests", m.tests and len("test=" + m.tests) <= OPTION_MAX),
+                               ("Tests", m.tests and len(m.tests) <= TEST_PATTERN_MAX),
                                ("SMP", m.smp), ("Build", build in ("free", "checked", "both")))
                if not ok]
     if missing:
