@@ -11,6 +11,8 @@
 #   make test-uefi    the SMP and IRQL tests booted under OVMF (part of make test)
 #   make test-calibrate  the TSC against the HPET, the PM timer and the PIT (part of make test)
 #   make bench        benchmarks of the free build -> build/bench/
+#   make mutants      break the kernel on purpose (tests/mutants/), check the tests notice
+#   make soak         the concurrency tests in a loop with fresh race seeds (DURATION=10m)
 #   make debug        QEMU halted with a gdb stub, and gdb attached
 #   make V=1 ...      show full commands
 #
@@ -84,7 +86,7 @@ else
 Q := @
 endif
 
-.PHONY: all run debug test test-kernel test-host test-big test-uefi test-calibrate test-run bench tools clean
+.PHONY: all run debug test test-kernel test-host test-big test-uefi test-calibrate test-run bench mutants soak tools clean
 all: $(BUILD)/kernel.iso
 
 # Every object also depends on this Makefile: a changed flag rebuilds all.
@@ -189,6 +191,26 @@ bench:
 	$(Q)NM=$(NM) OBJDUMP=$(OBJDUMP) sh scripts/check-race-points.sh build/free/kernel.elf 0
 	$(Q)python3 tests/bench.py --iso build/free/kernel.iso --smp "$(BENCH_SMP)" --out build/bench \
 		--accel "$(ACCEL)"
+
+# Mutation testing (docs/testing.md): each patch of tests/mutants/ (or those
+# named by MUTANTS=<glob,...>, or GROUP=ci) applied to a copy of the work tree
+# in build/mutants/src, RACE=1 kernels rebuilt, its tests booted with
+# race=SEED (random unless given); fails if a mutant survives.
+MUTANTS ?= *
+GROUP ?=
+SEED ?=
+mutants:
+	$(Q)sh scripts/need.sh mutants
+	$(Q)python3 scripts/mutants.py --mutants '$(MUTANTS)' --group '$(GROUP)' --seed '$(SEED)'
+
+# Soak: the RACE=1 checked and free kernels booted in turn for DURATION
+# (s/m/h) at SMP vCPUs, the concurrency tests with a fresh race seed each boot.
+DURATION ?= 10m
+soak:
+	$(Q)sh scripts/need.sh test
+	$(Q)$(MAKE) --no-print-directory RACE=1
+	$(Q)$(MAKE) --no-print-directory RACE=1 CHECKED=0
+	$(Q)python3 scripts/soak.py --duration '$(DURATION)' --smp '$(SMP)' --accel '$(ACCEL)'
 
 # The SMP tests once more on a big machine: every one of 32 vCPUs online.
 test-big: all

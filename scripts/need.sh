@@ -1,6 +1,6 @@
 #!/bin/sh
 # need.sh PURPOSE - make sure the tools for PURPOSE (build, run, uefi, test,
-# debug, bench) are installed.  On Debian 12 and 13 and Ubuntu 22.04 and
+# debug, bench, mutants) are installed.  On Debian 12 and 13 and Ubuntu 22.04 and
 # 24.04, missing packages are installed with apt-get when we are root or have
 # password-less sudo; otherwise, and on any other distribution, we stop with
 # one line that names the exact packages.
@@ -46,6 +46,7 @@ uefi_tools="$run_tools /usr/share/OVMF/OVMF_CODE_4M.fd:ovmf /usr/share/OVMF/OVMF
 test_tools="$run_tools python3:python3"
 debug_tools="$run_tools gdb:gdb"
 bench_tools="$test_tools gnuplot:gnuplot-nox"
+mutants_tools="$test_tools patch:patch"
 
 case "$1" in
     build) want=$build_tools ;;
@@ -54,7 +55,8 @@ case "$1" in
     test) want=$test_tools ;;
     debug) want=$debug_tools ;;
     bench) want=$bench_tools ;;
-    *) echo "usage: $0 build|run|uefi|test|debug|bench" >&2; exit 2 ;;
+    mutants) want=$mutants_tools ;;
+    *) echo "usage: $0 build|run|uefi|test|debug|bench|mutants" >&2; exit 2 ;;
 esac
 
 missing=""
