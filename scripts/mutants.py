@@ -2,7 +2,7 @@
 """make mutants: break the kernel on purpose, one catalogued bug at a time,
 and check that the in-kernel tests notice (docs/testing.md, "Mutants").
 
-The catalog is tests/mutants/NN-name.patch: header lines (ignored by patch),
+The catalog is tests/mutants/<NN>-<name>.patch: header lines (ignored by patch),
 
     Mutant:  short-name              Build: free | checked | both
     What:    the bug, in one line    Tests: kernel test= globs, comma-separated
