@@ -170,6 +170,8 @@ test-host:
 	$(Q)sh scripts/need.sh test
 	$(Q)python3 -m unittest -q tests/test_runner_selftest.py
 	$(Q)python3 scripts/check-doc-paths.py
+	$(Q)sh scripts/need.sh mutants
+	$(Q)python3 scripts/mutants.py --check-apply
 	$(Q)sh scripts/test-need.sh
 	$(Q)sh tests/host/run.sh build/host
 

@@ -35,7 +35,7 @@
 #endif
 #define FW_CFG_CMDLINE "opt/ntsync/cmdline"
 
-static char KiTestPattern[128];
+static char KiTestPattern[KI_MAX_OPTION];     /* any word the parser accepts fits */
 
 static void apply_test(const char *value)
 {

@@ -11,7 +11,7 @@
 
 extern const struct kernel_option __koptions_start[], __koptions_end[];
 
-#define MAX_OPTION 256
+#define MAX_OPTION KI_MAX_OPTION
 
 static const struct kernel_option *find_option(const char *name)
 {
@@ -30,22 +30,26 @@ static void list_options(void)
 
 int KiApplyOptions(const char *cmdline)
 {
-    int unknown = 0;
+    int unknown = 0, bad = 0;
 
     while (*cmdline) {
         char word[MAX_OPTION];
-        size_t n = 0;
+        size_t n = 0, length = 0;
 
         while (*cmdline == ' ')
             cmdline++;
-        while (*cmdline && *cmdline != ' ')
+        for (; *cmdline && *cmdline != ' '; cmdline++, length++)
             if (n + 1 < sizeof(word))
-                word[n++] = *cmdline++;
-            else
-                cmdline++;
+                word[n++] = *cmdline;
         word[n] = '\0';
         if (n == 0)
             break;
+        if (length > n) {               /* cut short, it would mean something else */
+            kprintf("warning: kernel option '%.20s...' is %u characters, at most %u: ignored\n",
+                    word, (ULONG)length, MAX_OPTION - 1);
+            bad++;
+            continue;
+        }
 
         char *value = strchr(word, '=');
         if (value)
@@ -60,5 +64,5 @@ int KiApplyOptions(const char *cmdline)
     }
     if (unknown)
         list_options();
-    return unknown;
+    return unknown + bad;
 }

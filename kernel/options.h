@@ -23,7 +23,9 @@ struct kernel_option {
             name, help, apply }
 
 /* Parse "name[=value] name[=value] ..." and apply each option; report unknown
- * ones on the console.  Returns how many were unknown. */
+ * ones, and words longer than KI_MAX_OPTION - 1 characters (ignored), on the
+ * console.  Returns how many were unknown or too long. */
+#define KI_MAX_OPTION 256
 int KiApplyOptions(const char *cmdline);
 
 #endif

@@ -45,36 +45,35 @@ extern KI_RACE_SITE __kraces_start[], __kraces_end[];
 volatile BOOLEAN KiRaceEnabled;
 static ULONG64 KiRaceSeed;
 
-static ULONG64 parse_seed(const char *value, BOOLEAN *ok)
+BOOLEAN KiRaceParseSeed(const char *Value, ULONG64 *Seed)
 {
     ULONG64 seed = 0;
     ULONG base = 10;
 
-    if (value[0] == '0' && (value[1] == 'x' || value[1] == 'X')) {
+    if (Value[0] == '0' && (Value[1] == 'x' || Value[1] == 'X')) {
         base = 16;
-        value += 2;
+        Value += 2;
     }
-    *ok = *value != '\0';
-    for (; *value; value++) {
+    if (*Value == '\0')
+        return FALSE;
+    for (; *Value; Value++) {
         ULONG digit;
-        if (*value >= '0' && *value <= '9')
-            digit = (ULONG)(*value - '0');
-        else if (base == 16 && (*value | 0x20) >= 'a' && (*value | 0x20) <= 'f')
-            digit = (ULONG)((*value | 0x20) - 'a' + 10);
+        if (*Value >= '0' && *Value <= '9')
+            digit = (ULONG)(*Value - '0');
+        else if (base == 16 && (*Value | 0x20) >= 'a' && (*Value | 0x20) <= 'f')
+            digit = (ULONG)((*Value | 0x20) - 'a' + 10);
         else
-            digit = base;
-        if (digit >= base) {
-            *ok = FALSE;
-            return 0;
-        }
+            return FALSE;
+        if (digit >= base || seed > (~0ull - digit) / base)     /* not a digit; too big */
+            return FALSE;
         seed = seed * base + digit;
     }
-    return seed;
+    *Seed = seed;
+    return seed != 0;
 }
 
 static void apply_race(const char *value)
 {
-    BOOLEAN ok = TRUE;
     ULONG64 seed;
 
     if (!KI_RACE) {
@@ -82,13 +81,13 @@ static void apply_race(const char *value)
                 "(e.g. make RACE=1); option ignored\n");
         return;
     }
-    if (value[0] == '\0' || strcmp(value, "random") == 0)
-        seed = rdtsc();
-    else
-        seed = parse_seed(value, &ok);
-    if (!ok || seed == 0) {
-        kprintf("race: '%s' is not a seed: use race=N (decimal or 0x hex, not 0) or "
-                "race=random; race points stay off\n", value);
+    BOOLEAN random = value[0] == '\0' || strcmp(value, "random") == 0;
+
+    if (random) {
+        seed = rdtsc() | 1;             /* never 0 */
+    } else if (!KiRaceParseSeed(value, &seed)) {
+        kprintf("race: '%s' is not a seed: use race=N (1 to 2^64-1, decimal or 0x hex) "
+                "or race=random; race points stay off\n", value);
         return;
     }
     KiRaceSeed = seed;

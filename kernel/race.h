@@ -38,6 +38,10 @@ typedef struct _KI_RACE_SITE {
 } KI_RACE_SITE;
 C_ASSERT(sizeof(KI_RACE_SITE) == 8 + 4 * KI_RACE_MAX_CPUS);    /* the .S layout below */
 
+/* The seed of `race=N`: decimal or 0x hex, not 0, at most 2^64 - 1; FALSE
+ * for anything else. */
+BOOLEAN KiRaceParseSeed(const char *Value, ULONG64 *Seed);
+
 /* TRUE once `race=` switched the points on (read by every point). */
 extern volatile BOOLEAN KiRaceEnabled;
 

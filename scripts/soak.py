@@ -27,7 +27,7 @@ MAKE_FLAGS = {"checked": "RACE=1", "free": "RACE=1 CHECKED=0"}
 # The tests where CPUs meet: every stress and mixed-IRQL test, the tries
 # against another CPU, reader/writer and queued-lock fairness, the DPC paths
 # that cross CPUs, interrupt spin locks and IPIs.
-# Short globs: the kernel keeps 127 characters of test=.
+# Short globs: the kernel refuses a test= word longer than TEST_PATTERN_MAX.
 TESTS = ("*stress*,*mixed*,*try_*,*_rw_*,*queued_*,*exinterl*,dpc_g*,dpc_f*,dpc_remo*,dpc_t*,"
          "dpc_at_*,intspin*,*ipi*,irql_so*")
 DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)([smh]?)$")
@@ -76,8 +76,8 @@ def main(argv=None) -> int:
     if args.smp < 1 or args.timeout <= 0:
         ap.error("--smp wants >= 1 and --timeout > 0")
     if len(args.tests) > TEST_PATTERN_MAX:
-        ap.error(f"--tests is longer than the {TEST_PATTERN_MAX} characters the kernel keeps "
-                 "of test=: the globs past that would be dropped")
+        ap.error(f"--tests is longer than the {TEST_PATTERN_MAX} characters the kernel accepts "
+                 "for test=: it would refuse the option and run no test")
     for kind, iso in ISO.items():
         if not os.path.isfile(os.path.join(ROOT, iso)):
             print(f"error: {iso} not found: make {MAKE_FLAGS[kind]}", file=sys.stderr)
