@@ -41,6 +41,27 @@ static void copy_rsdp(const struct mb2_tag *tag)
     KiBootInfo.AcpiRsdp = KiBootInfo.RsdpCopy;
 }
 
+static void copy_framebuffer(const struct mb2_tag *tag)
+{
+    const struct mb2_tag_framebuffer *f = (const void *)tag;
+    KI_BOOT_FRAMEBUFFER *fb = &KiBootInfo.Framebuffer;
+
+    fb->Address = f->addr;
+    fb->Pitch = f->pitch;
+    fb->Width = f->width;
+    fb->Height = f->height;
+    fb->BitsPerPixel = f->bpp;
+    fb->Type = f->type;
+    if (f->type != MB2_FRAMEBUFFER_TYPE_RGB || tag->size < sizeof(*f))
+        return;                         /* the color fields are another type's */
+    fb->RedPosition = f->red_position;
+    fb->RedSize = f->red_mask_size;
+    fb->GreenPosition = f->green_position;
+    fb->GreenSize = f->green_mask_size;
+    fb->BluePosition = f->blue_position;
+    fb->BlueSize = f->blue_mask_size;
+}
+
 /* boot/entry.S has checked the loader's magic already: a kernel that was
  * not started by a Multiboot2 loader never gets here. */
 void KiParseBootInfo(ULONG_PTR Info)
@@ -50,6 +71,7 @@ void KiParseBootInfo(ULONG_PTR Info)
     const uint8_t *end = (const uint8_t *)Info + header->total_size;
 
     ksnprintf(KiBootInfo.LoaderName, sizeof(KiBootInfo.LoaderName), "unknown");
+    KiBootInfo.Framebuffer.Type = KI_NO_FRAMEBUFFER;
     while (p + sizeof(struct mb2_tag) <= end) {
         const struct mb2_tag *tag = (const void *)p;
         if (tag->type == MB2_TAG_END)
@@ -63,6 +85,9 @@ void KiParseBootInfo(ULONG_PTR Info)
             break;
         case MB2_TAG_MMAP:
             add_memory(tag);
+            break;
+        case MB2_TAG_FRAMEBUFFER:
+            copy_framebuffer(tag);
             break;
         case MB2_TAG_ACPI_NEW:
             copy_rsdp(tag);
