@@ -4,9 +4,11 @@
 #   make CHECKED=0    free kernel    -> build/free/...
 #   make RACE=1       either, with race points -> build/checked-race/ (docs/testing.md)
 #   make run          boot it in QEMU (SMP=4 vCPUs), serial on this terminal
+#   make run GUI=1    the same with the screen in a QEMU window (docs/console.md)
 #   make test         host unit tests + every in-kernel test, checked and free,
 #                     and both again with race points on (RACE=1, 2 and 8 vCPUs)
 #   make test-big     the SMP tests on 32 vCPUs (part of make test)
+#   make test-screen  the blue STOP screen, from a screendump (part of make test)
 #   make bench        benchmarks of the free build -> build/bench/
 #   make debug        QEMU halted with a gdb stub, and gdb attached
 #   make V=1 ...      show full commands
@@ -16,6 +18,7 @@
 SHELL := /bin/bash
 CHECKED ?= 1
 RACE ?= 0
+GUI ?= 0
 SMP ?= 4
 TEST_SMP ?= 1 2 4 8
 NEG_SMP ?= 2
@@ -75,7 +78,7 @@ else
 Q := @
 endif
 
-.PHONY: all run debug test test-kernel test-host test-big test-run bench tools clean
+.PHONY: all run debug test test-kernel test-host test-big test-run test-screen bench tools clean
 all: $(BUILD)/kernel.iso
 
 # Every object also depends on this Makefile: a changed flag rebuilds all.
@@ -129,7 +132,7 @@ QEMU_FLAGS = -accel $(ACCEL) -cpu max -smp $(SMP) -m $(MEM) -no-reboot \
 run: all
 	$(Q)sh scripts/need.sh run
 	@echo "Booting $(BUILD)/kernel.iso with $(SMP) vCPUs (quit: Ctrl-A X)"
-	$(Q)qemu-system-x86_64 $(QEMU_FLAGS) -display none -serial mon:stdio; \
+	$(Q)qemu-system-x86_64 $(QEMU_FLAGS) $(if $(filter 1,$(GUI)),,-display none) -serial mon:stdio; \
 		status=$$?; [ $$status -eq 0 -o $$status -eq 33 ] || echo "QEMU exited with status $$status"
 
 # gdb starts QEMU itself, its stub on a pipe (-gdb stdio): no port to race
@@ -171,6 +174,11 @@ test-big: all
 	$(Q)sh scripts/need.sh test
 	$(Q)python3 tests/runner.py --iso $(BUILD)/kernel.iso --smp "$(BIG_SMP)" --neg-smp "" \
 		--filter 'smp_*' --accel "$(ACCEL)" --log-dir $(BUILD)/test-logs-big --label $(BUILD_KIND)
+
+# The blue STOP screen as a person sees it: a screendump after a bug check.
+test-screen: all
+	$(Q)sh scripts/need.sh test
+	$(Q)python3 tests/screen_test.py --iso $(BUILD)/kernel.iso --accel "$(ACCEL)"
 
 # `make run` as the README shows it: boots to the idle loop, all vCPUs online.
 test-run:
