@@ -43,23 +43,11 @@ static void copy_rsdp(const struct mb2_tag *tag)
 
 static void copy_framebuffer(const struct mb2_tag *tag)
 {
-    const struct mb2_tag_framebuffer *f = (const void *)tag;
-    KI_BOOT_FRAMEBUFFER *fb = &KiBootInfo.Framebuffer;
+    size_t length = tag->size;
 
-    fb->Address = f->addr;
-    fb->Pitch = f->pitch;
-    fb->Width = f->width;
-    fb->Height = f->height;
-    fb->BitsPerPixel = f->bpp;
-    fb->Type = f->type;
-    if (f->type != MB2_FRAMEBUFFER_TYPE_RGB || tag->size < sizeof(*f))
-        return;                         /* the color fields are another type's */
-    fb->RedPosition = f->red_position;
-    fb->RedSize = f->red_mask_size;
-    fb->GreenPosition = f->green_position;
-    fb->GreenSize = f->green_mask_size;
-    fb->BluePosition = f->blue_position;
-    fb->BlueSize = f->blue_mask_size;
+    if (length > sizeof(KiBootInfo.Framebuffer))
+        length = sizeof(KiBootInfo.Framebuffer);
+    memcpy(&KiBootInfo.Framebuffer, tag, length);
 }
 
 /* boot/entry.S has checked the loader's magic already: a kernel that was
@@ -71,7 +59,6 @@ void KiParseBootInfo(ULONG_PTR Info)
     const uint8_t *end = (const uint8_t *)Info + header->total_size;
 
     ksnprintf(KiBootInfo.LoaderName, sizeof(KiBootInfo.LoaderName), "unknown");
-    KiBootInfo.Framebuffer.Type = KI_NO_FRAMEBUFFER;
     while (p + sizeof(struct mb2_tag) <= end) {
         const struct mb2_tag *tag = (const void *)p;
         if (tag->type == MB2_TAG_END)

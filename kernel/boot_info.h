@@ -5,19 +5,7 @@
 #define KERNEL_BOOT_INFO_H
 
 #include "ntdef.h"
-
-#define KI_NO_FRAMEBUFFER 0xFF            /* Type when GRUB gave no tag 8 */
-
-typedef struct _KI_BOOT_FRAMEBUFFER {  /* multiboot2 tag 8 */
-    ULONG64 Address;                /* physical */
-    ULONG Pitch;                    /* bytes from one pixel row to the next */
-    ULONG Width, Height;            /* pixels */
-    UCHAR BitsPerPixel;
-    UCHAR Type;                     /* 1 = RGB, the one kernel/framebuffer.c draws on */
-    UCHAR RedPosition, RedSize;     /* RGB only: each color's lowest bit and width */
-    UCHAR GreenPosition, GreenSize;
-    UCHAR BluePosition, BlueSize;
-} KI_BOOT_FRAMEBUFFER;
+#include "boot/multiboot2.h"
 
 typedef struct _KI_BOOT_INFO {
     char CommandLine[256];          /* multiboot2 tag 1 */
@@ -28,7 +16,9 @@ typedef struct _KI_BOOT_INFO {
                                        here, as the boot information's memory
                                        is not reserved once we run */
     BOOLEAN AcpiRsdpIsXsdp;         /* TRUE if it came from tag 15 (ACPI 2.0+) */
-    KI_BOOT_FRAMEBUFFER Framebuffer;
+    struct mb2_tag_framebuffer Framebuffer; /* tag 8 as GRUB gave it (the color
+                                       fields for type 1, RGB, only); tag.type
+                                       is 0 when there was none */
 } KI_BOOT_INFO;
 
 extern KI_BOOT_INFO KiBootInfo;

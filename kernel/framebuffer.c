@@ -67,11 +67,11 @@ static ULONG channel(ULONG rgb, ULONG shift, UCHAR position, UCHAR size)
 
 static ULONG pixel_value(ULONG rgb)
 {
-    const KI_BOOT_FRAMEBUFFER *fb = &KiBootInfo.Framebuffer;
+    const struct mb2_tag_framebuffer *fb = &KiBootInfo.Framebuffer;
 
-    return channel(rgb, 16, fb->RedPosition, fb->RedSize) |
-           channel(rgb, 8, fb->GreenPosition, fb->GreenSize) |
-           channel(rgb, 0, fb->BluePosition, fb->BlueSize);
+    return channel(rgb, 16, fb->red_position, fb->red_mask_size) |
+           channel(rgb, 8, fb->green_position, fb->green_mask_size) |
+           channel(rgb, 0, fb->blue_position, fb->blue_mask_size);
 }
 
 static void put_pixel(volatile UCHAR *p, ULONG value)
@@ -189,25 +189,24 @@ void KiFramebufferBeginStopScreen(void)
         start_screen(STOP_FOREGROUND, STOP_BACKGROUND);
 }
 
-static BOOLEAN usable(const KI_BOOT_FRAMEBUFFER *fb)
+static BOOLEAN usable(const struct mb2_tag_framebuffer *fb)
 {
     char *why = KiFb.Description;
     size_t size = sizeof(KiFb.Description);
 
-    if (fb->Type == KI_NO_FRAMEBUFFER) {
+    if (fb->tag.type != MB2_TAG_FRAMEBUFFER) {
         ksnprintf(why, size, "none from the boot loader, serial only");
-    } else if (fb->Type != MB2_FRAMEBUFFER_TYPE_RGB) {
-        ksnprintf(why, size, "type %u (not RGB) not used, serial only", fb->Type);
-    } else if (fb->BitsPerPixel != 15 && fb->BitsPerPixel != 16 && fb->BitsPerPixel != 24 &&
-               fb->BitsPerPixel != 32) {
-        ksnprintf(why, size, "%u bits per pixel not used, serial only", fb->BitsPerPixel);
-    } else if (fb->Address == 0 ||
-               fb->Address + (ULONG64)fb->Pitch * fb->Height > IDENTITY_MAPPED_LIMIT) {
+    } else if (fb->type != MB2_FRAMEBUFFER_TYPE_RGB) {
+        ksnprintf(why, size, "type %u (not RGB) not used, serial only", fb->type);
+    } else if (fb->bpp != 15 && fb->bpp != 16 && fb->bpp != 24 && fb->bpp != 32) {
+        ksnprintf(why, size, "%u bits per pixel not used, serial only", fb->bpp);
+    } else if (fb->addr == 0 ||
+               fb->addr + (ULONG64)fb->pitch * fb->height > IDENTITY_MAPPED_LIMIT) {
         ksnprintf(why, size, "at 0x%llX, outside the first 4 GiB the kernel maps, serial only",
-                  (unsigned long long)fb->Address);
-    } else if (fb->Width < KI_FONT_WIDTH || fb->Height < KI_FONT_HEIGHT) {
-        ksnprintf(why, size, "%ux%u too small for one character, serial only", fb->Width,
-                  fb->Height);
+                  (unsigned long long)fb->addr);
+    } else if (fb->width < KI_FONT_WIDTH || fb->height < KI_FONT_HEIGHT) {
+        ksnprintf(why, size, "%ux%u too small for one character, serial only", fb->width,
+                  fb->height);
     } else {
         return TRUE;
     }
@@ -216,21 +215,25 @@ static BOOLEAN usable(const KI_BOOT_FRAMEBUFFER *fb)
 
 void KiInitializeFramebuffer(void)
 {
-    const KI_BOOT_FRAMEBUFFER *fb = &KiBootInfo.Framebuffer;
+    const struct mb2_tag_framebuffer *fb = &KiBootInfo.Framebuffer;
 
     if (!usable(fb))
         return;
-    KiFb.Base = (volatile UCHAR *)(ULONG_PTR)fb->Address;   /* identity mapped */
-    KiFb.Pitch = fb->Pitch;
-    KiFb.BytesPerPixel = (fb->BitsPerPixel + 7) / 8;
-    KiFb.Width = fb->Width;
-    KiFb.Height = fb->Height;
-    KiFb.Columns = fb->Width / KI_FONT_WIDTH < MAX_COLUMNS ? fb->Width / KI_FONT_WIDTH : MAX_COLUMNS;
-    KiFb.Rows = fb->Height / KI_FONT_HEIGHT < MAX_ROWS ? fb->Height / KI_FONT_HEIGHT : MAX_ROWS;
+    KiFb.Base = (volatile UCHAR *)(ULONG_PTR)fb->addr;   /* identity mapped */
+    KiFb.Pitch = fb->pitch;
+    KiFb.BytesPerPixel = (fb->bpp + 7) / 8;
+    KiFb.Width = fb->width;
+    KiFb.Height = fb->height;
+    KiFb.Columns = fb->width / KI_FONT_WIDTH;
+    if (KiFb.Columns > MAX_COLUMNS)
+        KiFb.Columns = MAX_COLUMNS;
+    KiFb.Rows = fb->height / KI_FONT_HEIGHT;
+    if (KiFb.Rows > MAX_ROWS)
+        KiFb.Rows = MAX_ROWS;
     start_screen(CONSOLE_FOREGROUND, CONSOLE_BACKGROUND);
     ksnprintf(KiFb.Description, sizeof(KiFb.Description),
-              "%ux%u, %u bits per pixel at 0x%llX, %ux%u characters", fb->Width, fb->Height,
-              fb->BitsPerPixel, (unsigned long long)fb->Address, KiFb.Columns, KiFb.Rows);
+              "%ux%u, %u bits per pixel at 0x%llX, %ux%u characters", fb->width, fb->height,
+              fb->bpp, (unsigned long long)fb->addr, KiFb.Columns, KiFb.Rows);
 }
 
 const char *KiFramebufferDescription(void)
