@@ -124,8 +124,12 @@ $(BUILD)/kernel.iso: $(BUILD)/kernel.elf boot/grub.cfg | tools
 tools:
 	$(Q)sh scripts/need.sh build
 
+# GUI=1: a window shows the screen, and QEMU stays on the last one (the
+# blue STOP screen after a bug check) instead of leaving through
+# isa-debug-exit; close the window or type Ctrl-A X.
 QEMU_FLAGS = -accel $(ACCEL) -cpu max -smp $(SMP) -m $(MEM) -no-reboot \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom $(BUILD)/kernel.iso -boot d \
+	$(if $(filter 1,$(GUI)),,-device isa-debug-exit$(,)iobase=0xf4$(,)iosize=0x04) \
+	-cdrom $(BUILD)/kernel.iso -boot d \
 	$(if $(ARGS),-fw_cfg name=opt/ntsync/cmdline$(,)string="$(subst $(,),$(,)$(,),$(ARGS))")
 , := ,
 
