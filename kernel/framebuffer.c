@@ -236,6 +236,21 @@ void KiInitializeFramebuffer(void)
               fb->bpp, (unsigned long long)fb->addr, KiFb.Columns, KiFb.Rows);
 }
 
+BOOLEAN KiFramebufferDrawing(void)
+{
+    return KiFbDrawing;
+}
+
+BOOLEAN KiFramebufferReadRowAbove(ULONG RowsUp, char *Text, ULONG Size)
+{
+    if (!KiFb.Base || RowsUp == 0 || RowsUp > KiFb.Row || Size == 0)
+        return FALSE;
+    ULONG length = KiFb.Columns < Size - 1 ? KiFb.Columns : Size - 1;
+    memcpy(Text, KiFbText[KiFb.Row - RowsUp], length);
+    Text[length] = '\0';
+    return TRUE;
+}
+
 const char *KiFramebufferDescription(void)
 {
     return KiFb.Description;

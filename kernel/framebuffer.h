@@ -5,6 +5,8 @@
 #ifndef KERNEL_FRAMEBUFFER_H
 #define KERNEL_FRAMEBUFFER_H
 
+#include "ntdef.h"
+
 /* Use the framebuffer GRUB set up (KiBootInfo.Framebuffer), if it is one
  * this file can draw on, and clear it.  Boot CPU, once, before anything is
  * written to it. */
@@ -24,5 +26,12 @@ void KiFramebufferWrite(const char *s);
  * whole screen cleared, the cursor at the top left.  Takes the screen over
  * from a draw that a frozen CPU, or this one, left half done. */
 void KiFramebufferBeginStopScreen(void);
+
+/* For tests (tests/kernel/test_console.c): TRUE while this CPU draws; and
+ * the text of the row RowsUp rows above the cursor's (1 = the last line
+ * ended), one character per column, into Text (FALSE if there is no
+ * such row, or no framebuffer). */
+BOOLEAN KiFramebufferDrawing(void);
+BOOLEAN KiFramebufferReadRowAbove(ULONG RowsUp, char *Text, ULONG Size);
 
 #endif
