@@ -14,6 +14,11 @@ machine stays on its last screen instead of leaving QEMU:
     `*** System halted.` the screen must be mostly the STOP blue, 0x0000AA,
     with the STOP line and the code's name on it in white.
 
+and once more without a VGA device, with the device that lets the kernel
+leave QEMU: GRUB then gives no framebuffer (the header asks for one only
+as an option), and the kernel must boot, say so, and pass `acpi_rsdp_*`
+on the serial console alone.
+
 Each time QEMU's monitor (a unix socket; with `-display none` the VGA device
 is there all the same) takes a `screendump` (PPM).  Text is rendered here
 from kernel/font.c, the font the kernel draws with, and found on the screen
@@ -39,6 +44,9 @@ STOP_LINES = [
     "MANUALLY_INITIATED_CRASH",
 ]
 SCROLL_TEST = "acpi_*"
+NO_SCREEN_TEST = "acpi_rsdp_*"
+NO_SCREEN_LINE = "screen: none from the boot loader, serial only"
+EXIT_PASS = 33                  # isa-debug-exit: the kernel's tests passed
 SCROLL_TAIL = 4                 # log lines that must end the screen, in order
 BLUE, WHITE = (0x00, 0x00, 0xAA), (0xFF, 0xFF, 0xFF)
 GRAY, BLACK = (0xC0, 0xC0, 0xC0), (0x00, 0x00, 0x00)
@@ -123,6 +131,13 @@ def monitor_command(sock_path, command):
             reply += s.recv(4096)
 
 
+def qemu_argv(args, test, log, extra):
+    return [args.qemu, "-accel", args.accel, "-cpu", "max", "-smp", "2", "-m", "256M",
+            "-no-reboot", "-display", "none", "-serial", f"file:{log}",
+            "-cdrom", args.iso, "-boot", "d",
+            "-fw_cfg", f"name=opt/ntsync/cmdline,string=test={test}"] + extra
+
+
 def take_screen(args, workdir, test, done):
     """Boot test=<test> until the serial log has the line <done>; return
     (serial log lines, PPM path or None, error)."""
@@ -130,11 +145,8 @@ def take_screen(args, workdir, test, done):
     for stale in (log, ppm):
         if os.path.exists(stale):
             os.remove(stale)
-    argv = [args.qemu, "-accel", args.accel, "-cpu", "max", "-smp", "2", "-m", "256M",
-            "-no-reboot", "-display", "none", "-monitor", f"unix:{mon},server,nowait",
-            "-serial", f"file:{log}", "-cdrom", args.iso, "-boot", "d",
-            "-fw_cfg", f"name=opt/ntsync/cmdline,string=test={test}"]
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(qemu_argv(args, test, log, ["-monitor", f"unix:{mon},server,nowait"]),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     serial = lambda: (open(log, errors="replace").read().replace("\r", "").splitlines()
                       if os.path.exists(log) else [])
@@ -202,6 +214,22 @@ def check_scrolled_console(args, workdir, font):
              [f"banner {'still at y=%d' % banner_at[1] if banner_at else 'gone'}"])]
 
 
+def check_without_a_framebuffer(args, workdir):
+    """No VGA device: GRUB gives no framebuffer, the kernel boots on COM1."""
+    log = os.path.join(workdir, "novga.log")
+    argv = qemu_argv(args, NO_SCREEN_TEST, log,
+                     ["-vga", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
+    try:
+        status = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, timeout=args.timeout).returncode
+    except subprocess.TimeoutExpired:
+        status = None
+    lines = open(log, errors="replace").read().splitlines() if os.path.exists(log) else []
+    screen = next((l.strip() for l in lines if l.startswith("screen: ")), "no 'screen:' line")
+    return [(status == EXIT_PASS and screen == NO_SCREEN_LINE, "boots_without_a_framebuffer",
+             [f"QEMU status {status} ({EXIT_PASS} wanted), {screen!r}"])]
+
+
 def check_stop_screen(args, workdir, font):
     """Mostly blue, with the STOP line and the name in white."""
     log, ppm, error = take_screen(args, workdir, STOP_TEST,
@@ -232,7 +260,8 @@ def main():
 
     font = load_font(FONT)
     with tempfile.TemporaryDirectory(prefix="ntsync-screen-") as workdir:
-        results = check_scrolled_console(args, workdir, font) + check_stop_screen(args, workdir, font)
+        results = (check_scrolled_console(args, workdir, font) +
+                   check_stop_screen(args, workdir, font) + check_without_a_framebuffer(args, workdir))
 
     print("KTAP version 1")
     print(f"1..{len(results)}")
