@@ -3,13 +3,18 @@
 #   make              checked kernel -> build/checked/kernel.{elf,iso,sym,asm}
 #   make CHECKED=0    free kernel    -> build/free/...
 #   make RACE=1       either, with race points -> build/checked-race/ (docs/testing.md)
-#   make run          boot it in QEMU (SMP=4 vCPUs), serial on this terminal
-#   make run GUI=1    the same with the screen in a QEMU window (docs/console.md)
+#   make run          boot it in QEMU (SMP=4 vCPUs), serial on this terminal;
+#                     FIRMWARE=uefi boots the same ISO under OVMF instead of the BIOS;
+#                     GUI=1 shows the screen in a QEMU window (docs/console.md)
 #   make test         host unit tests + every in-kernel test, checked and free,
 #                     and both again with race points on (RACE=1, 2 and 8 vCPUs)
 #   make test-big     the SMP tests on 32 vCPUs (part of make test)
-#   make test-screen  the blue STOP screen, from a screendump (part of make test)
+#   make test-uefi    the SMP and IRQL tests booted under OVMF (part of make test)
+#   make test-calibrate  the TSC against the HPET, the PM timer and the PIT (part of make test)
+#   make test-screen  the screen console and the blue STOP screen, on screendumps (part of make test)
 #   make bench        benchmarks of the free build -> build/bench/
+#   make mutants      break the kernel on purpose (tests/mutants/), check the tests notice
+#   make soak         the concurrency tests in a loop with fresh race seeds (DURATION=10m)
 #   make debug        QEMU halted with a gdb stub, and gdb attached
 #   make V=1 ...      show full commands
 #
@@ -27,7 +32,13 @@ ACCEL ?= tcg,thread=multi
 ARGS ?=
 RACE_SEED ?= 20261206
 MEM ?= 256M
-CROSS ?=
+FIRMWARE ?= bios
+OVMF_CODE ?= /usr/share/OVMF/OVMF_CODE_4M.fd
+OVMF_VARS ?= /usr/share/OVMF/OVMF_VARS_4M.fd
+# On a host that is not x86-64 the kernel needs the x86-64 cross toolchain
+# (scripts/need.sh installs it); x86_64 and amd64 are the same machine.
+HOST_ARCH := $(shell uname -m)
+CROSS ?= $(if $(filter x86_64 amd64,$(HOST_ARCH)),,x86_64-linux-gnu-)
 
 ifeq ($(CHECKED),0)
 BUILD_KIND := free
@@ -78,23 +89,25 @@ else
 Q := @
 endif
 
-.PHONY: all run debug test test-kernel test-host test-big test-run test-screen bench tools clean
+.PHONY: all run debug test test-kernel test-host test-big test-uefi test-calibrate test-screen test-run bench mutants soak tools clean
 all: $(BUILD)/kernel.iso
 
 # Every object also depends on this Makefile: a changed flag rebuilds all.
-$(BUILD)/obj/%.o: %.c Makefile
+# `tools` (need.sh) runs first: a missing compiler is one line from need.sh,
+# not make's "gcc: command not found ... Error 127".
+$(BUILD)/obj/%.o: %.c Makefile | tools
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/obj/%.o: %.S Makefile
+$(BUILD)/obj/%.o: %.S Makefile | tools
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  AS      $<")
 	$(Q)$(CC) $(ASFLAGS) -c $< -o $@
 
 # Two links: the first image's text symbols become the embedded table
 # (.ksyms, placed after all code), linked into the second.
-$(BUILD)/ksyms-empty.S: scripts/ksyms.sh
+$(BUILD)/ksyms-empty.S: scripts/ksyms.sh | tools
 	@mkdir -p $(@D)
 	$(Q)sh scripts/ksyms.sh > $@
 $(BUILD)/kernel.pass1.elf: $(OBJS) $(BUILD)/ksyms-empty.o linker.ld
@@ -122,7 +135,15 @@ $(BUILD)/kernel.iso: $(BUILD)/kernel.elf boot/grub.cfg | tools
 		|| { cat $(BUILD)/grub-mkrescue.log; exit 1; }
 
 tools:
-	$(Q)sh scripts/need.sh build
+	$(Q)CC='$(CC)' CROSS='$(CROSS)' sh scripts/need.sh build
+
+# UEFI: OVMF's code read-only, and its variable store from a copy in the
+# build directory, where the firmware may write its boot entries.
+UEFI_FLAGS = -drive if=pflash,format=raw,readonly=on,file=$(OVMF_CODE) \
+	-drive if=pflash,format=raw,file=$(BUILD)/ovmf-vars.fd
+$(BUILD)/ovmf-vars.fd:
+	$(Q)sh scripts/need.sh uefi
+	$(Q)mkdir -p $(@D) && cp $(OVMF_VARS) $@
 
 # GUI=1: a window shows the screen, and QEMU stays on the last one (the
 # blue STOP screen after a bug check) instead of leaving through
@@ -130,10 +151,14 @@ tools:
 QEMU_FLAGS = -accel $(ACCEL) -cpu max -smp $(SMP) -m $(MEM) -no-reboot \
 	$(if $(filter 1,$(GUI)),,-device isa-debug-exit$(,)iobase=0xf4$(,)iosize=0x04) \
 	-cdrom $(BUILD)/kernel.iso -boot d \
+	$(if $(filter uefi,$(FIRMWARE)),$(UEFI_FLAGS)) \
 	$(if $(ARGS),-fw_cfg name=opt/ntsync/cmdline$(,)string="$(subst $(,),$(,)$(,),$(ARGS))")
 , := ,
+ifeq ($(filter bios uefi,$(FIRMWARE)),)
+$(error FIRMWARE=$(FIRMWARE): use FIRMWARE=bios (the default) or FIRMWARE=uefi)
+endif
 
-run: all
+run: all $(if $(filter uefi,$(FIRMWARE)),$(BUILD)/ovmf-vars.fd)
 	$(Q)sh scripts/need.sh run
 	@echo "Booting $(BUILD)/kernel.iso with $(SMP) vCPUs (quit: Ctrl-A X)"
 	$(Q)qemu-system-x86_64 $(QEMU_FLAGS) $(if $(filter 1,$(GUI)),,-display none) -serial mon:stdio; \
@@ -152,6 +177,7 @@ test-host:
 	$(Q)sh scripts/need.sh test
 	$(Q)python3 -m unittest -q tests/test_runner_selftest.py
 	$(Q)python3 scripts/check-doc-paths.py
+	$(Q)sh scripts/test-need.sh
 	$(Q)sh tests/host/run.sh build/host
 
 # A RACE=1 build boots with its race points on, seed RACE_SEED (docs/testing.md).
@@ -173,11 +199,51 @@ bench:
 	$(Q)python3 tests/bench.py --iso build/free/kernel.iso --smp "$(BENCH_SMP)" --out build/bench \
 		--accel "$(ACCEL)"
 
+# Mutation testing (docs/testing.md): each patch of tests/mutants/ (or those
+# named by MUTANTS=<glob,...>, or GROUP=ci) applied to a copy of the work tree
+# in build/mutants/src, RACE=1 kernels rebuilt, its tests booted with
+# race=SEED (random unless given); fails if a mutant survives.
+MUTANTS ?= *
+GROUP ?=
+SEED ?=
+mutants:
+	$(Q)sh scripts/need.sh mutants
+	$(Q)python3 scripts/mutants.py --mutants '$(MUTANTS)' --group '$(GROUP)' --seed '$(SEED)'
+
+# Soak: the RACE=1 checked and free kernels booted in turn for DURATION
+# (s/m/h) at SMP vCPUs, the concurrency tests with a fresh race seed each boot.
+DURATION ?= 10m
+soak:
+	$(Q)sh scripts/need.sh test
+	$(Q)$(MAKE) --no-print-directory RACE=1
+	$(Q)$(MAKE) --no-print-directory RACE=1 CHECKED=0
+	$(Q)python3 scripts/soak.py --duration '$(DURATION)' --smp '$(SMP)' --accel '$(ACCEL)'
+
 # The SMP tests once more on a big machine: every one of 32 vCPUs online.
 test-big: all
 	$(Q)sh scripts/need.sh test
 	$(Q)python3 tests/runner.py --iso $(BUILD)/kernel.iso --smp "$(BIG_SMP)" --neg-smp "" \
 		--filter 'smp_*' --accel "$(ACCEL)" --log-dir $(BUILD)/test-logs-big --label $(BUILD_KIND)
+
+# The calibration tests with the TSC measured against each reference in
+# turn, forced with calibrate= (arch/x86_64/calibrate.c): one boot each.
+CALIBRATE ?= hpet pmtimer pit
+test-calibrate: all
+	$(Q)sh scripts/need.sh test
+	$(Q)for reference in $(CALIBRATE); do \
+		python3 tests/runner.py --iso $(BUILD)/kernel.iso --smp 1 --neg-smp "" \
+		--filter 'calibrate_*' --accel "$(ACCEL)" --cmdline calibrate=$$reference \
+		--log-dir $(BUILD)/test-logs-calibrate-$$reference \
+		--label "$(BUILD_KIND) calibrate=$$reference" || exit 1; done
+
+# The SMP and IRQL tests once more under UEFI firmware, at 4 vCPUs: the same
+# ISO through GRUB's x86_64-efi platform.  Each boot gets a throw-away view
+# of the variable store (snapshot=on), so parallel boots share the one copy.
+test-uefi: all $(BUILD)/ovmf-vars.fd
+	$(Q)sh scripts/need.sh test
+	$(Q)python3 tests/runner.py --iso $(BUILD)/kernel.iso --smp 4 --neg-smp "" \
+		--filter 'smp_*,irql_*' --accel "$(ACCEL)" --log-dir $(BUILD)/test-logs-uefi \
+		--label $(BUILD_KIND)-uefi --extra-qemu-args "$(UEFI_FLAGS),snapshot=on"
 
 # The blue STOP screen as a person sees it: a screendump after a bug check.
 test-screen: all

@@ -75,6 +75,42 @@ void KiAcpiSignatureString(const char Signature[4], char Printable[5])
     Printable[4] = '\0';
 }
 
+NTSTATUS KiCheckAcpiTable(const void *Table, ULONG_PTR Length, const char Signature[4],
+                          const char *Name, ULONG MinLength, char *Reason, ULONG ReasonSize)
+{
+    const ACPI_DESCRIPTION_HEADER *header = Table;
+    char found[5];
+
+    if (Table == NULL || Length < sizeof(*header)) {
+        KiAcpiSetReason(Reason, ReasonSize, "%s buffer %p of %llu bytes cannot hold a table "
+                        "header", Name, Table, (unsigned long long)Length);
+        return STATUS_INVALID_PARAMETER;
+    }
+    if (memcmp(header->Signature, Signature, 4) != 0) {
+        KiAcpiSignatureString(header->Signature, found);
+        KiAcpiSetReason(Reason, ReasonSize, "%s signature is \"%s\", not \"%.4s\"", Name, found,
+                        Signature);
+        return STATUS_INVALID_PARAMETER;
+    }
+    ULONG length = header->Length;
+    if (length < MinLength) {
+        KiAcpiSetReason(Reason, ReasonSize, "%s length %u is shorter than its %u-byte header",
+                        Name, length, MinLength);
+        return STATUS_INVALID_PARAMETER;
+    }
+    if (length > Length) {
+        KiAcpiSetReason(Reason, ReasonSize, "%s length %u runs past the %llu bytes given", Name,
+                        length, (unsigned long long)Length);
+        return STATUS_INVALID_PARAMETER;
+    }
+    UCHAR sum = KiAcpiChecksum(Table, length);
+    if (sum != 0) {
+        KiAcpiSetReason(Reason, ReasonSize, "%s checksum is 0x%02x, not 0", Name, sum);
+        return STATUS_INVALID_PARAMETER;
+    }
+    return STATUS_SUCCESS;
+}
+
 /*
  * The table at physical address Address, if its header is below 4 GiB, its
  * signature is Signature (unless that is NULL), and its length and checksum
@@ -243,6 +279,14 @@ NTSTATUS KiLoadMadt(const void *Rsdp, BOOLEAN RsdpIsXsdp, KI_MADT_INFO *Madt)
             "local APIC at 0x%x\n", Madt->ProcessorCount, Madt->IgnoredProcessors,
             Madt->IoApicCount, Madt->OverrideCount, Madt->LocalApicAddress);
     return STATUS_SUCCESS;
+}
+
+const void *KiFindBootAcpiTable(const char Signature[4], char *Reason, ULONG ReasonSize)
+{
+    const char *root_name;
+
+    return find_table(KiBootInfo.AcpiRsdp, KiBootInfo.AcpiRsdpIsXsdp, Signature, Reason,
+                      ReasonSize, &root_name);
 }
 
 NTSTATUS KiInitializeAcpi(void)

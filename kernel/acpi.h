@@ -142,7 +142,63 @@ NTSTATUS KiInitializeAcpi(void);
  * 20-byte ACPI 1.0 part (GRUB's tag 14), so its XSDT fields are not read. */
 NTSTATUS KiLoadMadt(const void *Rsdp, BOOLEAN RsdpIsXsdp, KI_MADT_INFO *Madt);
 
-/* ---- Shared by acpi.c and madt.c ---- */
+/*
+ * The boot path's lookup: KiFindAcpiTable on KiBootInfo's RSDP copy (whose
+ * XSDT fields are read only if it came from GRUB's ACPI 2.0 tag).
+ */
+const void *KiFindBootAcpiTable(const char Signature[4], char *Reason, ULONG ReasonSize);
+
+/* ---- The timers the TSC is calibrated against (kernel/acpi_timers.c) ---- */
+
+/* What the FADT and the HPET table say.  Filled once on the boot CPU before
+ * the other CPUs start, read-only afterwards: no lock. */
+typedef struct _KI_ACPI_TIMERS {
+    USHORT PmTimerPort;         /* the ACPI PM timer's I/O port; 0 = none */
+    BOOLEAN PmTimer32Bit;       /* FADT flag TMR_VAL_EXT: 32-bit counter, else 24 */
+    ULONG HpetAddress;          /* the HPET's register block; 0 = none */
+} KI_ACPI_TIMERS;
+
+extern KI_ACPI_TIMERS KiAcpiTimers;
+
+/*
+ * The PM timer from a FADT (signature "FACP", ACPI 6.x 5.2.9) of Length
+ * bytes: X_PM_TMR_BLK (offset 208, ACPI 2.0+) when the table is long enough
+ * and its address is not 0 (it must be in system I/O space), else
+ * PM_TMR_BLK (offset 76) with PM_TMR_LEN (offset 91) 4; TMR_VAL_EXT is bit 8
+ * of Flags (offset 112).  A FADT without a PM timer (both blocks 0, or
+ * PM_TMR_LEN 0) is not an error: PmTimerPort stays 0.  Returns
+ * STATUS_SUCCESS, or STATUS_INVALID_PARAMETER with a one-line reason and the
+ * PM timer fields zeroed.  Any IRQL; touches only the PM timer fields.
+ */
+NTSTATUS KiParseFadtPmTimer(const void *Table, ULONG_PTR Length, KI_ACPI_TIMERS *Timers,
+                            char *Reason, ULONG ReasonSize);
+
+/*
+ * The HPET's register block from the "HPET" table (IA-PC HPET specification
+ * 1.0a, table 3): Base Address, a Generic Address Structure at offset 40,
+ * must be in system memory (space 0) inside the fourth GiB, which the boot
+ * page tables map uncached (boot/entry.S).  Returns STATUS_SUCCESS, or
+ * STATUS_INVALID_PARAMETER with a one-line reason and HpetAddress 0.
+ */
+NTSTATUS KiParseHpet(const void *Table, ULONG_PTR Length, KI_ACPI_TIMERS *Timers, char *Reason,
+                     ULONG ReasonSize);
+
+/* Boot: fill KiAcpiTimers from the firmware's FADT and HPET table, before
+ * the TSC is calibrated; a table that is there but broken is one console
+ * line, and the timer it describes is then not used. */
+void KiInitializeAcpiTimers(void);
+
+/* ---- Shared by the table parsers ---- */
+
+/*
+ * Check a table before its fields are read: Table holds at least a header
+ * within Length bytes, the signature, a header length from MinLength (the
+ * fixed part the caller reads) to Length, and the checksum.  Name starts
+ * the one-line reason ("MADT length 20 is shorter than its 44-byte header").
+ */
+NTSTATUS KiCheckAcpiTable(const void *Table, ULONG_PTR Length, const char Signature[4],
+                          const char *Name, ULONG MinLength, char *Reason, ULONG ReasonSize);
+
 
 /* Every ACPI table but the RSDP starts with this (spec 5.2.6). */
 typedef struct __attribute__((packed)) _ACPI_DESCRIPTION_HEADER {

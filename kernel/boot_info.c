@@ -5,6 +5,7 @@
 #include "wdm.h"
 #include "boot/multiboot2.h"
 #include "kernel/boot_info.h"
+#include "kernel/trampoline.h"
 #include "printf.h"
 #include "string.h"
 
@@ -26,9 +27,14 @@ static void add_memory(const struct mb2_tag *tag)
     for (const uint8_t *p = (const uint8_t *)m->entries; p + m->entry_size <= end;
          p += m->entry_size) {
         const struct mb2_mmap_entry *e = (const void *)p;
-        if (e->type == MMAP_AVAILABLE)
-            KiBootInfo.UsableMemory += e->length;
+        if (e->type != MMAP_AVAILABLE)
+            continue;
+        KiBootInfo.UsableMemory += e->length;
+        if (e->base_addr <= KI_TRAMPOLINE_BASE &&
+            e->base_addr + e->length >= KI_TRAMPOLINE_BASE + KI_TRAMPOLINE_SIZE)
+            KiBootInfo.TrampolinePageUsable = TRUE;
     }
+    KiBootInfo.MemoryMapPresent = TRUE;
 }
 
 static void copy_rsdp(const struct mb2_tag *tag)

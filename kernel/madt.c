@@ -265,34 +265,12 @@ static NTSTATUS walk(MADT_WALK *Walk, const UCHAR *Table, ULONG_PTR Length)
     const MADT_HEADER *madt = (const void *)Table;
     char *Reason = Walk->Reason;
     ULONG ReasonSize = Walk->ReasonSize;
-    char signature[5];
 
-    if (Table == NULL || Length < sizeof(ACPI_DESCRIPTION_HEADER)) {
-        KiAcpiSetReason(Reason, ReasonSize, "MADT buffer %p of %llu bytes cannot hold a table "
-                        "header", Table, (unsigned long long)Length);
-        return STATUS_INVALID_PARAMETER;
-    }
-    if (memcmp(madt->Header.Signature, "APIC", 4) != 0) {
-        KiAcpiSignatureString(madt->Header.Signature, signature);
-        KiAcpiSetReason(Reason, ReasonSize, "MADT signature is \"%s\", not \"APIC\"", signature);
-        return STATUS_INVALID_PARAMETER;
-    }
+    NTSTATUS status = KiCheckAcpiTable(Table, Length, "APIC", "MADT", sizeof(MADT_HEADER),
+                                       Reason, ReasonSize);
+    if (!NT_SUCCESS(status))
+        return status;
     ULONG length = madt->Header.Length;
-    if (length < sizeof(MADT_HEADER)) {
-        KiAcpiSetReason(Reason, ReasonSize, "MADT length %u is shorter than its %u-byte header",
-                        length, (ULONG)sizeof(MADT_HEADER));
-        return STATUS_INVALID_PARAMETER;
-    }
-    if (length > Length) {
-        KiAcpiSetReason(Reason, ReasonSize, "MADT length %u runs past the %llu bytes given",
-                        length, (unsigned long long)Length);
-        return STATUS_INVALID_PARAMETER;
-    }
-    UCHAR sum = KiAcpiChecksum(Table, length);
-    if (sum != 0) {
-        KiAcpiSetReason(Reason, ReasonSize, "MADT checksum is 0x%02x, not 0", sum);
-        return STATUS_INVALID_PARAMETER;
-    }
 
     Walk->Info->LocalApicAddress = madt->LocalApicAddress;
     Walk->Info->Flags = madt->Flags;

@@ -109,6 +109,7 @@ void KiSystemStartup(ULONG Magic, ULONG_PTR BootInfo)
     char tsc_how[64], apic_how[64];
     KiInitializeLocalApic(TRUE);
     KiProcessorBlock[0].Prcb.ApicId = KiApicId();
+    KiInitializeAcpiTimers();           /* the HPET and PM timer the TSC may be measured against */
     KiCalibrateTimers();
     kprintf("timers: TSC %llu kHz (%s), local APIC timer %llu kHz (%s) (%s mode), clock every %u us\n",
             (unsigned long long)(KiTscFrequency / 1000), calibration(&KiTscCalibration, tsc_how),

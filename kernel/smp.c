@@ -14,6 +14,7 @@
 #include "ktest.h"
 #include "kernel/smp.h"
 #include "kernel/acpi.h"
+#include "kernel/boot_info.h"
 #include "kernel/bugcheck.h"
 #include "kernel/clock.h"
 #include "kernel/console.h"
@@ -144,6 +145,14 @@ void KiStartApplicationProcessors(void)
     ULONG self = KeGetCurrentPrcb()->ApicId;
     ULONG next = 1;
 
+    /* Under UEFI the firmware's runtime code or data may sit anywhere in low
+     * memory; the page is ours only if the memory map says it is free RAM. */
+    if (KiBootInfo.MemoryMapPresent && !KiBootInfo.TrampolinePageUsable) {
+        kprintf("smp: the memory map does not list 0x%x-0x%x as available RAM, where the AP "
+                "trampoline goes; continuing on the boot CPU alone\n", KI_TRAMPOLINE_BASE,
+                KI_TRAMPOLINE_BASE + KI_TRAMPOLINE_SIZE - 1);
+        return;
+    }
     memcpy((void *)KI_TRAMPOLINE_BASE, KiTrampolineStart,
            (size_t)(KiTrampolineEnd - KiTrampolineStart));
     for (ULONG i = 0; i < KiMadt.ProcessorCount; i++) {

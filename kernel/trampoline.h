@@ -6,6 +6,7 @@
 #define KERNEL_TRAMPOLINE_H
 
 #define KI_TRAMPOLINE_BASE 0x8000       /* STARTUP IPI vector 0x08 */
+#define KI_TRAMPOLINE_SIZE 0x1000       /* the page it is copied to */
 
 #ifndef __ASSEMBLER__
 #include "ntdef.h"

@@ -1,7 +1,9 @@
 #!/bin/bash
 # test-all.sh "MAKE" - run every suite (host unit tests, kernel tests of the
 # checked and the free build, both again with race points on, SMP on 32
-# vCPUs, the blue STOP screen), then print one total "N passed, N failed" line.
+# vCPUs, the SMP and IRQL tests under UEFI firmware, the TSC calibrated
+# against each reference, the screen console and the blue STOP screen),
+# then print one total "N passed, N failed" line.
 # Exit status is non-zero if any suite failed or printed no total.
 set -u
 make_cmd=$1
@@ -40,6 +42,10 @@ run_suite "free kernel" test-kernel CHECKED=0
 run_suite "checked kernel, race points on" test-kernel CHECKED=1 RACE=1 TEST_SMP="2 8" NEG_SMP=
 run_suite "free kernel, race points on" test-kernel CHECKED=0 RACE=1 TEST_SMP="2 8" NEG_SMP=
 run_suite "checked kernel on 32 vCPUs" test-big CHECKED=1
+run_suite "checked kernel under UEFI" test-uefi CHECKED=1
+for reference in hpet pmtimer pit; do
+    run_suite "checked kernel, TSC against calibrate=$reference" test-calibrate CHECKED=1 CALIBRATE=$reference
+done
 run_suite "blue STOP screen" test-screen CHECKED=1
 run_suite "make run" test-run
 

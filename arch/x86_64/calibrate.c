@@ -2,8 +2,12 @@
  * calibrate.c - how fast the TSC and the local APIC timer run.
  *
  * The TSC: the rate CPUID states when it states one
- * (arch/x86_64/calibrate_cpuid.c), else measured against the 8254 PIT
- * (1.193182 MHz).  The APIC timer: always measured, against the TSC.
+ * (arch/x86_64/calibrate_cpuid.c), else measured against the first
+ * reference the machine has of: the HPET, the ACPI PM timer
+ * (arch/x86_64/calibrate_acpi.c) and the 8254 PIT (1.193182 MHz), which real
+ * machines may lack or leave disabled, hence last.  The boot option
+ * calibrate=hpet|pmtimer|pit measures against that one (if it is there),
+ * CPUID or not.  The APIC timer: always measured, against the TSC.
  *
  * Measuring on a loaded host: a vCPU the host deschedules in the middle of
  * a window sees that window last longer in TSC terms, and a single 20 ms
@@ -20,12 +24,23 @@
  * OSDev "Programmable Interval Timer"): a one-shot count in mode 0, gate
  * open, wait for OUT2 to rise.  The TSC is read before the count's last
  * byte is written: real hardware starts counting at the gate, QEMU at that
- * write (its mode 0 ignores the gate), and either is after the read.
+ * write (its mode 0 ignores the gate), and either is after the read.  A
+ * machine without a PIT never raises OUT2: the wait gives up after
+ * STUCK_TSC ticks, a window no sane rate comes from.
+ *
+ * The HPET and the PM timer count freely: a window reads the TSC, then the
+ * counter, waits until it has counted a window's worth, reads the TSC again,
+ * and scales the TSC ticks to exactly that worth (a late last read has
+ * counted more).  A delay before the first counter read or after the last
+ * adds TSC ticks only, so again lateness only ever adds.
  */
 #include "wdm.h"
 #include "arch/x86_64/calibrate.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
+#include "kernel/console.h"
+#include "kernel/options.h"
+#include "string.h"
 
 #define PIT_HZ              1193182
 #define PIT_CHANNEL2        0x42
@@ -49,6 +64,31 @@
 #define TSC_HZ_MAX          20000000000ull
 #define APIC_HZ_MIN         100000ull
 #define APIC_HZ_MAX         1000000000ull
+#define STUCK_TSC           (TSC_HZ_MAX / 10)   /* 100 ms at the fastest sane TSC */
+
+KI_TSC_REFERENCE KiTscReferenceRequested;
+
+static const struct {
+    const char *Option;
+    KI_TSC_REFERENCE Reference;
+} KiTscReferenceNames[] = {
+    { "auto", KiTscReferenceAuto },
+    { "hpet", KiTscReferenceHpet },
+    { "pmtimer", KiTscReferencePmTimer },
+    { "pit", KiTscReferencePit },
+};
+
+static void apply_calibrate(const char *value)
+{
+    for (ULONG i = 0; i < ARRAYSIZE(KiTscReferenceNames); i++)
+        if (strcmp(value, KiTscReferenceNames[i].Option) == 0) {
+            KiTscReferenceRequested = KiTscReferenceNames[i].Reference;
+            return;
+        }
+    kprintf("warning: calibrate=%s: use auto, hpet, pmtimer or pit (auto it is)\n", value);
+}
+KERNEL_OPTION("calibrate", "the TSC's reference: calibrate=auto|hpet|pmtimer|pit",
+              apply_calibrate);
 
 ULONG64 KiTscFrequency;
 ULONG64 KiApicTimerFrequency;
@@ -69,7 +109,7 @@ static ULONG64 pit_window(void)
     ULONG64 start = rdtsc();            /* before either start of the count */
     outb(PIT_CHANNEL2, PIT_WINDOW_COUNT >> 8);
     outb(PORT_B, gate_open);
-    while (!(inb(PORT_B) & PORT_B_OUT2))
+    while (!(inb(PORT_B) & PORT_B_OUT2) && rdtsc() - start < STUCK_TSC)
         ;
     return rdtsc() - start;             /* read after OUT2 was seen high */
 }
@@ -77,6 +117,34 @@ static ULONG64 pit_window(void)
 static ULONG64 pit_rate(ULONG64 tsc)
 {
     return tsc * PIT_HZ / PIT_WINDOW_COUNT;
+}
+
+/* The HPET or PM timer being measured against: windows take no arguments. */
+static KI_REFERENCE_COUNTER KiReference;
+
+static ULONG counter_window_count(void)
+{
+    return (ULONG)(KiReference.Hz / (1000000 / WINDOW_US));
+}
+
+/* TSC ticks per counter_window_count() counts of the reference. */
+static ULONG64 counter_window(void)
+{
+    ULONG due = counter_window_count(), counted;
+    ULONG64 start = rdtsc();
+    ULONG first = KiReference.Read();
+
+    do {
+        counted = (KiReference.Read() - first) & KiReference.Mask;
+        if (rdtsc() - start > STUCK_TSC)
+            return ~0ull;               /* a counter that does not count */
+    } while (counted < due);
+    return (rdtsc() - start) * due / counted;
+}
+
+static ULONG64 counter_rate(ULONG64 tsc)
+{
+    return tsc * KiReference.Hz / counter_window_count();
 }
 
 /* The APIC timer counts between the two TSC reads around it, so the TSC
@@ -135,18 +203,59 @@ static ULONG64 check_rate(ULONG64 hz, ULONG which, const KI_CALIBRATION_SOURCE *
     return hz;
 }
 
+ULONG64 KiMeasureTscFrequency(KI_TSC_REFERENCE Reference, KI_CALIBRATION_SOURCE *How)
+{
+    KI_CALIBRATION_WINDOW window = counter_window;
+    KI_CALIBRATION_RATE rate = counter_rate;
+
+    if (Reference == KiTscReferenceHpet) {
+        if (!KiHpetCounter(&KiReference))
+            return 0;
+    } else if (Reference == KiTscReferencePmTimer) {
+        if (!KiPmTimerCounter(&KiReference))
+            return 0;
+    } else {
+        KiReference.Name = "PIT";
+        window = pit_window;
+        rate = pit_rate;
+    }
+    How->Source = KiReference.Name;
+    uint64_t flags = interrupts_save_disable();
+    ULONG64 hz = best_window(window, rate, TSC_HZ_MIN, TSC_HZ_MAX, How);
+    restore_rflags(flags);
+    return hz;
+}
+
+/* The requested reference if the machine has it, else CPUID's rate, else
+ * the first reference that gives a sane rate; the PIT's failure stops. */
+static void calibrate_tsc(void)
+{
+    static const KI_TSC_REFERENCE order[] = { KiTscReferenceHpet, KiTscReferencePmTimer };
+
+    if (KiTscReferenceRequested != KiTscReferenceAuto) {
+        KiTscFrequency = KiMeasureTscFrequency(KiTscReferenceRequested, &KiTscCalibration);
+        if (KiTscFrequency != 0)
+            return;
+        kprintf("calibrate: the requested reference is absent or gave no sane rate\n");
+    }
+    KiTscFrequency = KiTscFrequencyFromCpuid(&KiTscCalibration.Source);
+    if (KiTscFrequency >= TSC_HZ_MIN && KiTscFrequency <= TSC_HZ_MAX) {
+        KiTscCalibration.Windows = 0;   /* stated, not measured */
+        KiTscCalibration.Agreed = TRUE;
+        return;
+    }
+    for (ULONG i = 0; i < ARRAYSIZE(order); i++)
+        if ((KiTscFrequency = KiMeasureTscFrequency(order[i], &KiTscCalibration)) != 0)
+            return;
+    KiTscFrequency = check_rate(KiMeasureTscFrequency(KiTscReferencePit, &KiTscCalibration), 1,
+                                &KiTscCalibration);
+}
+
 void KiCalibrateTimers(void)
 {
     uint64_t flags = interrupts_save_disable();
 
-    KiTscFrequency = KiTscFrequencyFromCpuid(&KiTscCalibration.Source);
-    if (KiTscFrequency < TSC_HZ_MIN || KiTscFrequency > TSC_HZ_MAX) {
-        KiTscCalibration.Source = "PIT";
-        KiTscFrequency = check_rate(best_window(pit_window, pit_rate, TSC_HZ_MIN, TSC_HZ_MAX,
-                                                &KiTscCalibration), 1, &KiTscCalibration);
-    } else {
-        KiTscCalibration.Agreed = TRUE;
-    }
+    calibrate_tsc();
 
     KiApicWrite(APIC_TIMER_DIVIDE, APIC_TIMER_DIVIDE_BY_16);
     KiApicWrite(APIC_LVT_TIMER, APIC_LVT_MASKED);

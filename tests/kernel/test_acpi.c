@@ -718,3 +718,160 @@ KTEST(acpi_load_madt_rsdp_copy)
     KT_EXPECT_EQ(KiLoadMadt(KtRsdp, FALSE, &KtInfo), STATUS_SUCCESS);
     KT_EXPECT_EQ(KiLoadMadt(KtRsdp, TRUE, &KtInfo), STATUS_UNSUCCESSFUL);
 }
+
+/* ---- The timer tables: FADT (PM timer) and HPET (kernel/acpi_timers.c) ---- */
+
+static UCHAR KtFadt[276] __attribute__((aligned(16)));
+static UCHAR KtHpet[56] __attribute__((aligned(16)));
+static KI_ACPI_TIMERS KtTimers;
+
+/* A FADT of length bytes (116 = ACPI 1.0, 276 = 6.x): PM_TMR_BLK at 76,
+ * PM_TMR_LEN at 91, Flags at 112, X_PM_TMR_BLK (a GAS) at 208. */
+static void build_fadt(ULONG length, ULONG pm_tmr_blk, UCHAR pm_tmr_len, ULONG flags,
+                       UCHAR x_space, ULONG64 x_address)
+{
+    KT_TABLE t;
+    UCHAR body[276 - 36] = { 0 };
+
+    table_begin(&t, KtFadt, sizeof(KtFadt), "FACP");
+    put32(body + 76 - 36, pm_tmr_blk);
+    body[91 - 36] = pm_tmr_len;
+    put32(body + 112 - 36, flags);
+    body[208 - 36] = x_space;
+    body[209 - 36] = 32;                        /* bit width */
+    put64(body + 212 - 36, x_address);
+    table_append(&t, body, length - 36);
+    table_end(&t);
+}
+
+/* An HPET table: Base Address, a GAS, at 40 (space id, width, offset,
+ * access size, address at 44). */
+static void build_hpet(UCHAR space, ULONG64 address)
+{
+    KT_TABLE t;
+    UCHAR body[56 - 36] = { 0 };
+
+    table_begin(&t, KtHpet, sizeof(KtHpet), "HPET");
+    body[40 - 36] = space;
+    body[41 - 36] = 64;
+    put64(body + 44 - 36, address);
+    table_append(&t, body, sizeof(body));
+    table_end(&t);
+}
+
+typedef NTSTATUS (*KT_TIMER_PARSER)(const void *, ULONG_PTR, KI_ACPI_TIMERS *, char *, ULONG);
+
+/* Parsing must fail with STATUS_INVALID_PARAMETER, a reason containing
+ * needle, and the timer fields zeroed. */
+#define EXPECT_TIMER_INVALID(parse, buf, length, needle) \
+    expect_timer_invalid(__LINE__, parse, buf, length, needle)
+static void expect_timer_invalid(int line, KT_TIMER_PARSER parse, const void *buf,
+                                 ULONG_PTR length, const char *needle)
+{
+    memset(&KtTimers, 0xCC, sizeof(KtTimers));
+    NTSTATUS status = parse(buf, length, &KtTimers, KtReason, sizeof(KtReason));
+    kprintf("    # reason: %s\n", KtReason);
+    if (status != STATUS_INVALID_PARAMETER)
+        ktest_fail(__FILE__, line, "status 0x%08x, expected STATUS_INVALID_PARAMETER",
+                   (ULONG)status);
+    if (!contains(KtReason, needle))
+        ktest_fail(__FILE__, line, "reason \"%s\" does not contain \"%s\"", KtReason, needle);
+    if (parse == KiParseHpet ? KtTimers.HpetAddress != 0
+                             : KtTimers.PmTimerPort != 0 || KtTimers.PmTimer32Bit)
+        ktest_fail(__FILE__, line, "the timer's fields not zeroed after the error");
+}
+
+/* QEMU's pc machine has both: a PIIX4 PM timer and an HPET at 0xFED00000. */
+KTEST(acpi_qemu_timers)
+{
+    KT_EXPECT_NE(KiAcpiTimers.PmTimerPort, 0);
+    KT_EXPECT_EQ(KiAcpiTimers.HpetAddress, 0xFED00000);
+    kprintf("    # PM timer at port 0x%x (%u bits), HPET at 0x%x\n", KiAcpiTimers.PmTimerPort,
+            KiAcpiTimers.PmTimer32Bit ? 32 : 24, KiAcpiTimers.HpetAddress);
+}
+
+KTEST(acpi_fadt_pm_timer)
+{
+    /* ACPI 1.0: PM_TMR_BLK, 24 bits. */
+    build_fadt(116, 0x608, 4, 0, 0, 0);
+    KT_ASSERT_EQ(KiParseFadtPmTimer(KtFadt, 116, &KtTimers, KtReason, sizeof(KtReason)),
+                 STATUS_SUCCESS);
+    KT_EXPECT_EQ(KtTimers.PmTimerPort, 0x608);
+    KT_EXPECT_EQ(KtTimers.PmTimer32Bit, FALSE);
+
+    /* ACPI 2.0+: X_PM_TMR_BLK wins over PM_TMR_BLK; TMR_VAL_EXT (bit 8): 32 bits. */
+    build_fadt(276, 0x608, 4, 1u << 8, 1, 0xB008);
+    KT_ASSERT_EQ(KiParseFadtPmTimer(KtFadt, 276, &KtTimers, KtReason, sizeof(KtReason)),
+                 STATUS_SUCCESS);
+    KT_EXPECT_EQ(KtTimers.PmTimerPort, 0xB008);
+    KT_EXPECT_EQ(KtTimers.PmTimer32Bit, TRUE);
+
+    /* X_PM_TMR_BLK 0: PM_TMR_BLK it is. */
+    build_fadt(276, 0x408, 4, 0, 0, 0);
+    KT_ASSERT_EQ(KiParseFadtPmTimer(KtFadt, 276, &KtTimers, KtReason, sizeof(KtReason)),
+                 STATUS_SUCCESS);
+    KT_EXPECT_EQ(KtTimers.PmTimerPort, 0x408);
+
+    /* PM_TMR_LEN 0: no PM timer, and no error. */
+    build_fadt(116, 0x608, 0, 1u << 8, 0, 0);
+    KT_ASSERT_EQ(KiParseFadtPmTimer(KtFadt, 116, &KtTimers, KtReason, sizeof(KtReason)),
+                 STATUS_SUCCESS);
+    KT_EXPECT_EQ(KtTimers.PmTimerPort, 0);
+    KT_EXPECT_EQ(KtTimers.PmTimer32Bit, FALSE);
+}
+
+KTEST(acpi_fadt_corrupt)
+{
+    build_fadt(116, 0x608, 4, 0, 0, 0);
+    KtFadt[20] ^= 1;
+    EXPECT_TIMER_INVALID(KiParseFadtPmTimer, KtFadt, 116, "FADT checksum is 0x01, not 0");
+
+    build_fadt(80, 0x608, 4, 0, 0, 0);          /* ends before PM_TMR_LEN and Flags */
+    EXPECT_TIMER_INVALID(KiParseFadtPmTimer, KtFadt, 80,
+                         "FADT length 80 is shorter than its 116-byte header");
+
+    build_fadt(116, 0x608, 4, 0, 0, 0);
+    EXPECT_TIMER_INVALID(KiParseFadtPmTimer, KtFadt, 100, "FADT length 116 runs past the 100");
+
+    build_fadt(116, 0x608, 4, 0, 0, 0);
+    memcpy(KtFadt, "FADT", 4);
+    table_resum(KtFadt, 116);
+    EXPECT_TIMER_INVALID(KiParseFadtPmTimer, KtFadt, 116, "FADT signature is \"FADT\", not \"FACP\"");
+
+    build_fadt(276, 0, 0, 0, 0 /* system memory */, 0xFED00000);
+    EXPECT_TIMER_INVALID(KiParseFadtPmTimer, KtFadt, 276,
+                         "FADT X_PM_TMR_BLK is in address space 0, not system I/O");
+
+    build_fadt(116, 0x10008, 4, 0, 0, 0);
+    EXPECT_TIMER_INVALID(KiParseFadtPmTimer, KtFadt, 116,
+                         "FADT PM timer port 0x10008 is not an I/O port");
+}
+
+KTEST(acpi_hpet_table)
+{
+    build_hpet(0, 0xFED00000);
+    KT_ASSERT_EQ(KiParseHpet(KtHpet, sizeof(KtHpet), &KtTimers, KtReason, sizeof(KtReason)),
+                 STATUS_SUCCESS);
+    KT_EXPECT_EQ(KtTimers.HpetAddress, 0xFED00000);
+
+    build_hpet(1, 0xFED00000);
+    EXPECT_TIMER_INVALID(KiParseHpet, KtHpet, sizeof(KtHpet),
+                         "HPET base address is in address space 1, not system memory");
+
+    build_hpet(0, 0x80000000);                  /* mapped cacheable: not for registers */
+    EXPECT_TIMER_INVALID(KiParseHpet, KtHpet, sizeof(KtHpet),
+                         "HPET registers at 0x80000000 are outside the uncached fourth GiB");
+
+    build_hpet(0, 0xFFFFFC01);                  /* its 1 KiB of registers would pass 4 GiB */
+    EXPECT_TIMER_INVALID(KiParseHpet, KtHpet, sizeof(KtHpet), "outside the uncached fourth GiB");
+
+    build_hpet(0, 0xFED00000);
+    put32(KtHpet + 4, 52);                      /* cuts the Base Address GAS */
+    table_resum(KtHpet, 52);
+    EXPECT_TIMER_INVALID(KiParseHpet, KtHpet, sizeof(KtHpet),
+                         "HPET table length 52 is shorter than its 56-byte header");
+
+    build_hpet(0, 0xFED00000);
+    KtHpet[50] = 1;
+    EXPECT_TIMER_INVALID(KiParseHpet, KtHpet, sizeof(KtHpet), "HPET table checksum is 0x01");
+}

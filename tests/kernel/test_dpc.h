@@ -40,15 +40,21 @@ static __attribute__((unused)) VOID kt_record_dpc(PKDPC Dpc, PVOID Context, PVOI
     __atomic_fetch_add(&r->Runs, 1, __ATOMIC_RELEASE);
 }
 
-/* Wait until *Value >= Wanted, at most KT_DPC_WAIT_US; TRUE if it got there. */
-static inline BOOLEAN kt_wait_at_least(volatile LONG *Value, LONG Wanted)
+/* Wait until *Value >= Wanted, at most Microseconds; TRUE if it got there. */
+static inline BOOLEAN kt_wait_at_least_us(volatile LONG *Value, LONG Wanted, ULONG Microseconds)
 {
-    for (ULONG waited = 0; waited < KT_DPC_WAIT_US; waited += 20) {
+    for (ULONG waited = 0; waited < Microseconds; waited += 20) {
         if (__atomic_load_n(Value, __ATOMIC_ACQUIRE) >= Wanted)
             return TRUE;
         KeStallExecutionProcessor(20);
     }
     return __atomic_load_n(Value, __ATOMIC_ACQUIRE) >= Wanted;
+}
+
+/* The same, at most KT_DPC_WAIT_US. */
+static inline BOOLEAN kt_wait_at_least(volatile LONG *Value, LONG Wanted)
+{
+    return kt_wait_at_least_us(Value, Wanted, KT_DPC_WAIT_US);
 }
 
 #endif

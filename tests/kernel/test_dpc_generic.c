@@ -90,3 +90,88 @@ KTEST(dpc_generic_call_from_every_cpu_at_once)
     ktest_run_on_all_cpus(kt_call_from_every_cpu, NULL);
     KT_EXPECT_EQ(KtConcurrentRuns, 2 * count * count);
 }
+
+/* ---- Back to back from every CPU ----------------------------------------
+ *
+ * Every CPU makes calls in a row (KT_B2B_CALLS in all, at least two each:
+ * with 8 vCPUs on 2 host cores one barrier round waits for every vCPU
+ * thread to be scheduled, a millisecond or more), each routine meeting the
+ * barrier KT_B2B_ROUNDS times: a CPU leaving one round arrives at the next
+ * at once, while the last arrival of the round it left may still be inside
+ * KeSignalCallDpcSynchronize.  A barrier re-armed after its release (the
+ * Generation bump) would lose that early arrival: the next round never
+ * completes and its CPUs spin at DISPATCH_LEVEL until the DPC watchdog
+ * stops the machine (DPC_WATCHDOG_VIOLATION, 20 s) or the runner's timeout
+ * ends the boot, and either fails the test.  The window is a couple of
+ * instructions, which TCG rarely preempts: race points widen it.  Each call
+ * records its own counts (in the caller's frame: KeGenericCallDpc returns
+ * only when every routine is done) and the caller checks them exactly. */
+#define KT_B2B_CALLS    16
+#define KT_B2B_ROUNDS   4
+
+typedef struct {
+    volatile LONG Runs[MAXIMUM_PROCESSORS];
+    volatile LONG Arrived[KT_B2B_ROUNDS];
+    volatile LONG Chosen[KT_B2B_ROUNDS];
+    volatile LONG EarlyLeavers;
+} KT_B2B_CALL;
+
+static volatile LONG KtB2bBadCalls, KtB2bCalls;
+
+static ULONG kt_b2b_calls_per_cpu(void)
+{
+    ULONG per_cpu = KT_B2B_CALLS / KeQueryActiveProcessorCount(NULL);
+
+    return per_cpu < 2 ? 2 : per_cpu;
+}
+
+static VOID kt_b2b_routine(PKDPC Dpc, PVOID Context, PVOID SystemArgument1,
+                           PVOID SystemArgument2)
+{
+    KT_B2B_CALL *call = Context;
+    LONG count = (LONG)KeQueryActiveProcessorCount(NULL);
+
+    UNREFERENCED_PARAMETER(Dpc);
+    __atomic_fetch_add(&call->Runs[KeGetCurrentProcessorNumber()], 1, __ATOMIC_RELAXED);
+    for (ULONG round = 0; round < KT_B2B_ROUNDS; round++) {
+        __atomic_fetch_add(&call->Arrived[round], 1, __ATOMIC_RELEASE);
+        if (KeSignalCallDpcSynchronize(SystemArgument2))
+            __atomic_fetch_add(&call->Chosen[round], 1, __ATOMIC_RELAXED);
+        if (__atomic_load_n(&call->Arrived[round], __ATOMIC_ACQUIRE) != count)
+            __atomic_fetch_add(&call->EarlyLeavers, 1, __ATOMIC_RELAXED);
+    }
+    KeSignalCallDpcDone(SystemArgument1);
+}
+
+static void kt_b2b_caller(void *context)
+{
+    LONG count = (LONG)KeQueryActiveProcessorCount(NULL);
+
+    UNREFERENCED_PARAMETER(context);
+    for (ULONG n = 0; n < kt_b2b_calls_per_cpu(); n++) {
+        KT_B2B_CALL call;
+        BOOLEAN bad = FALSE;
+
+        memset((void *)&call, 0, sizeof(call));
+        KeGenericCallDpc(kt_b2b_routine, &call);
+        for (LONG cpu = 0; cpu < MAXIMUM_PROCESSORS; cpu++)
+            bad |= call.Runs[cpu] != (cpu < count ? 1 : 0);
+        for (ULONG round = 0; round < KT_B2B_ROUNDS; round++)
+            bad |= call.Arrived[round] != count || call.Chosen[round] != 1;
+        bad |= call.EarlyLeavers != 0;
+        if (bad)
+            __atomic_fetch_add(&KtB2bBadCalls, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&KtB2bCalls, 1, __ATOMIC_RELAXED);
+    }
+}
+
+KTEST(dpc_generic_back_to_back_calls_from_every_cpu)
+{
+    ULONG count = KeQueryActiveProcessorCount(NULL);
+
+    KtB2bBadCalls = 0;
+    KtB2bCalls = 0;
+    ktest_run_on_all_cpus(kt_b2b_caller, NULL);
+    KT_EXPECT_EQ(KtB2bCalls, kt_b2b_calls_per_cpu() * count);
+    KT_EXPECT_EQ(KtB2bBadCalls, 0);
+}

@@ -4,7 +4,10 @@
  * queue themselves again.  Afterwards each DPC must have run exactly as
  * often as it was successfully inserted minus successfully removed; and a
  * DPC a CPU queued before its own KeFlushQueuedDpcs must have run by the
- * time that returns.
+ * time that returns; and every CPU's queue must have run its share (each
+ * CPU is the target of some shared DPCs and of its neighbour's private one,
+ * ~25 inserts: KT_STRESS_MIN_RUNS of them at least), or a CPU whose queue
+ * stalled would pass unseen behind the totals.
  */
 #include "test_dpc.h"
 #include "kernel/console.h"
@@ -12,6 +15,7 @@
 #define KT_STRESS_DPCS      24
 #define KT_STRESS_ROUNDS    400
 #define KT_STRESS_REQUEUES  40          /* per DPC, so the chains end */
+#define KT_STRESS_MIN_RUNS  10          /* DPCs each CPU must have run */
 
 struct kt_stress_dpc {
     KDPC Dpc;
@@ -25,6 +29,7 @@ static struct {
     struct kt_stress_dpc Private[MAXIMUM_PROCESSORS];   /* only CPU n inserts Private[n] */
     volatile LONG Stopping;
     volatile LONG BadCpu, BadIrql, BadArgument, FlushDidNotWait;
+    volatile LONG RanOn[MAXIMUM_PROCESSORS];
 } KtStress;
 
 static VOID kt_stress_routine(PKDPC Dpc, PVOID Context, PVOID Argument1, PVOID Argument2)
@@ -37,6 +42,7 @@ static VOID kt_stress_routine(PKDPC Dpc, PVOID Context, PVOID Argument1, PVOID A
         __atomic_fetch_add(&KtStress.BadCpu, 1, __ATOMIC_RELAXED);
     if (Argument1 != d || Argument2 != &KtStress)
         __atomic_fetch_add(&KtStress.BadArgument, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&KtStress.RanOn[KeGetCurrentProcessorNumber()], 1, __ATOMIC_RELAXED);
     LONG runs = __atomic_add_fetch(&d->Runs, 1, __ATOMIC_ACQ_REL);
     if (d->MayRequeue && runs % 4 == 0 && !__atomic_load_n(&KtStress.Stopping, __ATOMIC_ACQUIRE) &&
         __atomic_add_fetch(&d->Requeues, 1, __ATOMIC_RELAXED) <= KT_STRESS_REQUEUES &&
@@ -108,6 +114,8 @@ KTEST(dpc_stress_insert_remove_flush_on_all_cpus)
 
     KtStress.Stopping = 0;
     KtStress.BadCpu = KtStress.BadIrql = KtStress.BadArgument = KtStress.FlushDidNotWait = 0;
+    for (ULONG n = 0; n < MAXIMUM_PROCESSORS; n++)
+        KtStress.RanOn[n] = 0;
     for (ULONG i = 0; i < KT_STRESS_DPCS; i++)
         kt_stress_init(&KtStress.Shared[i], (LONG)(i % (count + 1)) - 1,
                        (KDPC_IMPORTANCE)((i / 3) % 4), TRUE);
@@ -134,6 +142,9 @@ KTEST(dpc_stress_insert_remove_flush_on_all_cpus)
         kt_stress_check(&KtStress.Private[n], "Private", n);
     for (ULONG n = 0; n < count; n++) {
         PKPRCB prcb = &KiProcessorBlock[n].Prcb;
+        if (KtStress.RanOn[n] < KT_STRESS_MIN_RUNS)
+            ktest_fail(__FILE__, __LINE__, "CPU %u ran %d DPCs, fewer than %d", n,
+                       KtStress.RanOn[n], KT_STRESS_MIN_RUNS);
         KT_EXPECT_EQ(prcb->DpcData.DpcQueueDepth, 0);
         KT_EXPECT_TRUE(IsListEmpty(&prcb->DpcData.DpcListHead));
     }

@@ -300,13 +300,14 @@ KTEST(spinlock_queued_io_cancel_and_vpb_locks)
  */
 #define FIFO_GRANTS     3000
 #define FIFO_SEEN       8
+#define FIFO_SOFT_MS    300
+#define FIFO_MINIMUM    5       /* grants each CPU must get */
 
 static struct {
     KSPIN_LOCK Lock;
     KLOCK_QUEUE_HANDLE Handle[MAXIMUM_PROCESSORS];
     volatile LONG Grants;
-    volatile LONG Arrived;
-    ULONG64 Deadline;
+    KT_PROGRESS Progress;
     struct {
         UCHAR Cpu;
         UCHAR Seen;                     /* waiters noted behind it */
@@ -349,8 +350,10 @@ static void fifo_worker(void *context)
 
     UNREFERENCED_PARAMETER(context);
     kt_ensure_lock_queues();
-    kt_start_together(&KtFifo.Arrived);
-    while (more && rdtsc() < KtFifo.Deadline) {
+    kt_progress_start_together(&KtFifo.Progress, FIFO_SOFT_MS);
+    for (enum kt_step step; more && (step = kt_progress_next(&KtFifo.Progress, FALSE)) != KT_STOP;) {
+        if (step == KT_IDLE)
+            continue;
         if (KtFifo.Numbered) {
             KIRQL old = KeAcquireQueuedSpinLock(TEST_NUMBER);
             more = log_grant(cpu, &KeGetCurrentPrcb()->LockQueue[TEST_NUMBER]);
@@ -360,6 +363,7 @@ static void fifo_worker(void *context)
             more = log_grant(cpu, &KtFifo.Handle[cpu].LockQueue);
             KeReleaseInStackQueuedSpinLock(&KtFifo.Handle[cpu]);
         }
+        kt_progress_count(&KtFifo.Progress, KT_PASSIVE);
         kt_pause(cpu * 7 % 50);        /* a little outside, different per CPU */
     }
 }
@@ -369,9 +373,8 @@ static void check_fifo(BOOLEAN numbered)
     KT_REQUIRE_CPUS(2);
     KtFifo.Lock = 0;
     KtFifo.Grants = 0;
-    KtFifo.Arrived = 0;
     KtFifo.Numbered = numbered;
-    KtFifo.Deadline = kt_deadline(300);
+    kt_progress_init(&KtFifo.Progress, FIFO_MINIMUM, 0, 0);
     ktest_run_on_all_cpus(fifo_worker, NULL);
 
     ULONG grants = (ULONG)KtFifo.Grants, checked = 0, bad = 0;
@@ -386,6 +389,7 @@ static void check_fifo(BOOLEAN numbered)
         }
     kprintf("    # %u grants, %u hand-offs to a waiter seen queued\n", grants, checked);
     KT_EXPECT_EQ(bad, 0);
+    kt_progress_check(&KtFifo.Progress);       /* first come, first served: nobody starves */
     /* Contention happened (waiters were seen), or the test proved nothing. */
     KT_EXPECT_NE(checked, 0);
 }

@@ -2,9 +2,11 @@
  * test_rwlock.c - reader/writer spin locks (kernel/rwlock.c,
  * arch/x86_64/rwlock.S): the word's encoding (bit 31 writer, bits 0..30
  * readers) through every routine, IRQL, try and convert; then readers
- * together on two CPUs, and a waiting writer holding off new readers.
+ * together on two CPUs, and a waiting writer holding off new readers, the
+ * try form and, from a third CPU, the blocking forms.
  */
 #include "kt_spinlock.h"
+#include "string.h"
 
 #define WRITER 0x80000000u
 
@@ -207,6 +209,19 @@ KTEST(spinlock_rw_two_readers_on_two_cpus)
     KT_EXPECT_EQ((ULONG)KtRw.Lock, 0);
 }
 
+/* CPU 0's opening: read, say so (Step 1), and wait (3 s at most) for the
+ * writer to claim bit 31. */
+static KIRQL read_until_writer_waits(PEX_SPIN_LOCK lock, volatile LONG *step)
+{
+    KIRQL old = ExAcquireSpinLockShared(lock);
+    ULONG64 start = rdtsc();
+
+    *step = 1;
+    while (!((ULONG)*lock & WRITER) && rdtsc() - start < kt_ticks(3000))
+        cpu_relax();
+    return old;
+}
+
 /* CPU 0 reads; CPU 1 asks for the lock exclusive and waits, claiming bit 31;
  * a new reader now waits too (the try fails); CPU 0 leaves; CPU 1 is in,
  * alone. */
@@ -217,11 +232,7 @@ static void waiting_writer(void *context)
 
     UNREFERENCED_PARAMETER(context);
     if (cpu == 0) {
-        old = ExAcquireSpinLockShared(&KtRw.Lock);
-        KtRw.Step = 1;
-        ULONG64 start = rdtsc();
-        while (!((ULONG)KtRw.Lock & WRITER) && rdtsc() - start < (1ull << 32))
-            cpu_relax();
+        old = read_until_writer_waits(&KtRw.Lock, &KtRw.Step);
         KtRw.Seen = (ULONG)KtRw.Lock;                       /* writer waiting: W|1 */
         kt_pause(20000);                                    /* the writer must stay out */
         if (KtRw.Step != 1)
@@ -255,4 +266,89 @@ KTEST(spinlock_rw_waiting_writer_blocks_new_readers)
     KT_EXPECT_EQ(KtRw.Failed, 0);
     KT_EXPECT_EQ(KtRw.Seen, WRITER | 1);
     KT_EXPECT_EQ((ULONG)KtRw.Lock, 0);
+}
+
+/* ---- Three CPUs: a waiting writer goes before a blocking new reader ----
+ *
+ * CPU 0 reads; CPU 1 blocks in ExAcquireSpinLockExclusive (bit 31 claimed);
+ * then CPU 2 blocks in ExAcquireSpinLockShared (or, at DISPATCH_LEVEL,
+ * ExAcquireSpinLockSharedAtDpcLevel).  The new reader must wait for the
+ * writer: while CPU 0 still reads (a long stall) CPU 2 is not in, and once
+ * CPU 0 leaves, CPU 1 has the lock before CPU 2 does.  The order of entry
+ * is a ticket each takes inside, so a reader that slipped in early takes
+ * ticket 1 whatever the timing. */
+static struct {
+    EX_SPIN_LOCK Lock;
+    BOOLEAN AtDpcLevel;                 /* CPU 2's form */
+    volatile LONG Step;                 /* 1: CPU 0 reads, 2: writer waits, 3: reader called */
+    volatile LONG Tickets;
+    volatile LONG WriterTicket, ReaderTicket;
+    volatile LONG ReaderInEarly;        /* CPU 2 was in while CPU 0 still read */
+    volatile LONG Failed;
+} KtRw3;
+
+#define RW3_STALL_US 20000              /* CPU 0 reads this long after CPU 2 called */
+
+static void writer_before_new_reader(void *context)
+{
+    ULONG cpu = KeGetCurrentProcessorNumber();
+    KIRQL old;
+
+    UNREFERENCED_PARAMETER(context);
+    if (cpu == 0) {
+        old = read_until_writer_waits(&KtRw3.Lock, &KtRw3.Step);
+        KtRw3.Step = 2;                 /* the writer has claimed bit 31 */
+        if (!kt_wait_for(&KtRw3.Step, 3))
+            KtRw3.Failed = 1;
+        KeStallExecutionProcessor(RW3_STALL_US);    /* CPU 2 now spins, or got in */
+        KtRw3.ReaderInEarly = KtRw3.Tickets;
+        ExReleaseSpinLockShared(&KtRw3.Lock, old);
+    } else if (cpu == 1) {
+        if (!kt_wait_for(&KtRw3.Step, 1))
+            return;
+        old = ExAcquireSpinLockExclusive(&KtRw3.Lock);
+        KtRw3.WriterTicket = __atomic_add_fetch(&KtRw3.Tickets, 1, __ATOMIC_SEQ_CST);
+        kt_pause(20000);                /* a reader let in now would be seen by the ticket */
+        ExReleaseSpinLockExclusive(&KtRw3.Lock, old);
+    } else if (cpu == 2) {
+        if (!kt_wait_for(&KtRw3.Step, 2))
+            return;
+        KtRw3.Step = 3;
+        if (KtRw3.AtDpcLevel) {
+            old = KeRaiseIrqlToDpcLevel();
+            ExAcquireSpinLockSharedAtDpcLevel(&KtRw3.Lock);
+        } else {
+            old = ExAcquireSpinLockShared(&KtRw3.Lock);
+        }
+        KtRw3.ReaderTicket = __atomic_add_fetch(&KtRw3.Tickets, 1, __ATOMIC_SEQ_CST);
+        if (KtRw3.AtDpcLevel) {
+            ExReleaseSpinLockSharedFromDpcLevel(&KtRw3.Lock);
+            KeLowerIrql(old);
+        } else {
+            ExReleaseSpinLockShared(&KtRw3.Lock, old);
+        }
+    }
+}
+
+static void check_writer_before_new_reader(BOOLEAN at_dpc_level)
+{
+    KT_REQUIRE_CPUS(3);
+    memset((void *)&KtRw3, 0, sizeof(KtRw3));
+    KtRw3.AtDpcLevel = at_dpc_level;
+    ktest_run_on_all_cpus(writer_before_new_reader, NULL);
+    KT_EXPECT_EQ(KtRw3.Failed, 0);
+    KT_EXPECT_EQ(KtRw3.ReaderInEarly, 0);
+    KT_EXPECT_EQ(KtRw3.WriterTicket, 1);
+    KT_EXPECT_EQ(KtRw3.ReaderTicket, 2);
+    KT_EXPECT_EQ((ULONG)KtRw3.Lock, 0);
+}
+
+KTEST(spinlock_rw_waiting_writer_goes_before_blocking_reader)
+{
+    check_writer_before_new_reader(FALSE);
+}
+
+KTEST(spinlock_rw_waiting_writer_goes_before_blocking_reader_at_dpc_level)
+{
+    check_writer_before_new_reader(TRUE);
 }

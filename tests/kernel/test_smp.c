@@ -4,6 +4,7 @@
  */
 #include "wdm.h"
 #include "ktest.h"
+#include "kernel/boot_info.h"
 #include "kernel/ipi.h"
 #include "kernel/options.h"
 #include "kernel/pcr.h"
@@ -22,6 +23,14 @@ static void apply_expect_cpus(const char *value)
 }
 KERNEL_OPTION("expect_cpus", "tests: how many vCPUs QEMU was given (the runner sets it)",
               apply_expect_cpus);
+
+/* The AP trampoline's page is free RAM by the firmware's memory map, under
+ * the BIOS and under UEFI (make test-uefi), else no AP could start. */
+KTEST(smp_trampoline_page_is_available_ram)
+{
+    KT_EXPECT_TRUE(KiBootInfo.MemoryMapPresent);
+    KT_EXPECT_TRUE(KiBootInfo.TrampolinePageUsable);
+}
 
 KTEST(smp_all_cpus_online)
 {
