@@ -4,12 +4,14 @@
 #   make CHECKED=0    free kernel    -> build/free/...
 #   make RACE=1       either, with race points -> build/checked-race/ (docs/testing.md)
 #   make run          boot it in QEMU (SMP=4 vCPUs), serial on this terminal;
-#                     FIRMWARE=uefi boots the same ISO under OVMF instead of the BIOS
+#                     FIRMWARE=uefi boots the same ISO under OVMF instead of the BIOS;
+#                     GUI=1 shows the screen in a QEMU window (docs/console.md)
 #   make test         host unit tests + every in-kernel test, checked and free,
 #                     and both again with race points on (RACE=1, 2 and 8 vCPUs)
 #   make test-big     the SMP tests on 32 vCPUs (part of make test)
 #   make test-uefi    the SMP and IRQL tests booted under OVMF (part of make test)
 #   make test-calibrate  the TSC against the HPET, the PM timer and the PIT (part of make test)
+#   make test-screen  the screen console and the blue STOP screen, on screendumps (part of make test)
 #   make bench        benchmarks of the free build -> build/bench/
 #   make mutants      break the kernel on purpose (tests/mutants/), check the tests notice
 #   make soak         the concurrency tests in a loop with fresh race seeds (DURATION=10m)
@@ -21,6 +23,7 @@
 SHELL := /bin/bash
 CHECKED ?= 1
 RACE ?= 0
+GUI ?= 0
 SMP ?= 4
 TEST_SMP ?= 1 2 4 8
 NEG_SMP ?= 2
@@ -86,7 +89,7 @@ else
 Q := @
 endif
 
-.PHONY: all run debug test test-kernel test-host test-big test-uefi test-calibrate test-run bench mutants soak tools clean
+.PHONY: all run debug test test-kernel test-host test-big test-uefi test-calibrate test-screen test-run bench mutants soak tools clean
 all: $(BUILD)/kernel.iso
 
 # Every object also depends on this Makefile: a changed flag rebuilds all.
@@ -142,8 +145,12 @@ $(BUILD)/ovmf-vars.fd:
 	$(Q)sh scripts/need.sh uefi
 	$(Q)mkdir -p $(@D) && cp $(OVMF_VARS) $@
 
+# GUI=1: a window shows the screen, and QEMU stays on the last one (the
+# blue STOP screen after a bug check) instead of leaving through
+# isa-debug-exit; close the window or type Ctrl-A X.
 QEMU_FLAGS = -accel $(ACCEL) -cpu max -smp $(SMP) -m $(MEM) -no-reboot \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom $(BUILD)/kernel.iso -boot d \
+	$(if $(filter 1,$(GUI)),,-device isa-debug-exit$(,)iobase=0xf4$(,)iosize=0x04) \
+	-cdrom $(BUILD)/kernel.iso -boot d \
 	$(if $(filter uefi,$(FIRMWARE)),$(UEFI_FLAGS)) \
 	$(if $(ARGS),-fw_cfg name=opt/ntsync/cmdline$(,)string="$(subst $(,),$(,)$(,),$(ARGS))")
 , := ,
@@ -154,7 +161,7 @@ endif
 run: all $(if $(filter uefi,$(FIRMWARE)),$(BUILD)/ovmf-vars.fd)
 	$(Q)sh scripts/need.sh run
 	@echo "Booting $(BUILD)/kernel.iso with $(SMP) vCPUs (quit: Ctrl-A X)"
-	$(Q)qemu-system-x86_64 $(QEMU_FLAGS) -display none -serial mon:stdio; \
+	$(Q)qemu-system-x86_64 $(QEMU_FLAGS) $(if $(filter 1,$(GUI)),,-display none) -serial mon:stdio; \
 		status=$$?; [ $$status -eq 0 -o $$status -eq 33 ] || echo "QEMU exited with status $$status"
 
 # gdb starts QEMU itself, its stub on a pipe (-gdb stdio): no port to race
@@ -239,6 +246,11 @@ test-uefi: all $(BUILD)/ovmf-vars.fd
 	$(Q)python3 tests/runner.py --iso $(BUILD)/kernel.iso --smp 4 --neg-smp "" \
 		--filter 'smp_*,irql_*' --accel "$(ACCEL)" --log-dir $(BUILD)/test-logs-uefi \
 		--label $(BUILD_KIND)-uefi --extra-qemu-args "$(UEFI_FLAGS),snapshot=on"
+
+# The blue STOP screen as a person sees it: a screendump after a bug check.
+test-screen: all
+	$(Q)sh scripts/need.sh test
+	$(Q)python3 tests/screen_test.py --iso $(BUILD)/kernel.iso --accel "$(ACCEL)"
 
 # `make run` as the README shows it: boots to the idle loop, all vCPUs online.
 test-run:

@@ -42,6 +42,14 @@ multiboot2_header:
     .long 8 + 4 * 4
     .long MB2_TAG_CMDLINE, MB2_TAG_MMAP, MB2_TAG_ACPI_OLD, MB2_TAG_ACPI_NEW
     .align 8
+    /* A linear framebuffer for the console and the STOP screen
+     * (kernel/framebuffer.c): 1024x768 at 32 bits per pixel if the firmware
+     * has it, else GRUB's nearest.  Optional: a machine without one (or a
+     * GRUB without video) still boots, on the serial console alone. */
+    .short MB2_HEADER_TAG_FRAMEBUFFER, MB2_HEADER_TAG_OPTIONAL
+    .long 20
+    .long 1024, 768, 32                 /* width, height, depth; 0 = no preference */
+    .align 8
     .short MB2_HEADER_TAG_END, 0
     .long 8
 multiboot2_header_end:

@@ -11,11 +11,15 @@
 #define MB2_ARCH_I386               0
 #define MB2_HEADER_TAG_END          0
 #define MB2_HEADER_TAG_INFO_REQUEST 1
+#define MB2_HEADER_TAG_FRAMEBUFFER  5           /* 3.1.10: a graphics mode, please */
+#define MB2_HEADER_TAG_OPTIONAL     1           /* flags bit 0: GRUB may ignore the tag */
 
 #define MB2_TAG_END                 0           /* boot information tags */
 #define MB2_TAG_CMDLINE             1
 #define MB2_TAG_BOOTLOADER_NAME     2
 #define MB2_TAG_MMAP                6
+#define MB2_TAG_FRAMEBUFFER         8           /* 3.6.12 "Framebuffer info" */
+#define MB2_FRAMEBUFFER_TYPE_RGB    1           /* direct color; 0 = palette, 2 = EGA text */
 #define MB2_TAG_ACPI_OLD            14          /* copy of the ACPI 1.0 RSDP */
 #define MB2_TAG_ACPI_NEW            15          /* copy of the ACPI 2.0+ RSDP */
 
@@ -52,6 +56,20 @@ struct mb2_tag_mmap {
     uint32_t entry_version;
     struct mb2_mmap_entry entries[];
 };
+
+struct mb2_tag_framebuffer {     /* MB2_TAG_FRAMEBUFFER */
+    struct mb2_tag tag;
+    uint64_t addr;               /* physical */
+    uint32_t pitch;              /* bytes per line */
+    uint32_t width, height;      /* pixels (characters for EGA text) */
+    uint8_t bpp;
+    uint8_t type;
+    uint16_t reserved;
+    /* type 1 (RGB): each color's lowest bit and width in bits */
+    uint8_t red_position, red_mask_size;
+    uint8_t green_position, green_mask_size;
+    uint8_t blue_position, blue_mask_size;
+} __attribute__((packed));       /* 38 bytes, as GRUB sizes the tag: no tail padding */
 
 struct mb2_tag_acpi {            /* MB2_TAG_ACPI_OLD / MB2_TAG_ACPI_NEW */
     struct mb2_tag tag;

@@ -47,6 +47,15 @@ static void copy_rsdp(const struct mb2_tag *tag)
     KiBootInfo.AcpiRsdp = KiBootInfo.RsdpCopy;
 }
 
+static void copy_framebuffer(const struct mb2_tag *tag)
+{
+    size_t length = tag->size;
+
+    if (length > sizeof(KiBootInfo.Framebuffer))
+        length = sizeof(KiBootInfo.Framebuffer);
+    memcpy(&KiBootInfo.Framebuffer, tag, length);
+}
+
 /* boot/entry.S has checked the loader's magic already: a kernel that was
  * not started by a Multiboot2 loader never gets here. */
 void KiParseBootInfo(ULONG_PTR Info)
@@ -69,6 +78,9 @@ void KiParseBootInfo(ULONG_PTR Info)
             break;
         case MB2_TAG_MMAP:
             add_memory(tag);
+            break;
+        case MB2_TAG_FRAMEBUFFER:
+            copy_framebuffer(tag);
             break;
         case MB2_TAG_ACPI_NEW:
             copy_rsdp(tag);

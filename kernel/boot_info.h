@@ -5,6 +5,7 @@
 #define KERNEL_BOOT_INFO_H
 
 #include "ntdef.h"
+#include "boot/multiboot2.h"
 
 typedef struct _KI_BOOT_INFO {
     char CommandLine[256];          /* multiboot2 tag 1 */
@@ -19,6 +20,9 @@ typedef struct _KI_BOOT_INFO {
     BOOLEAN TrampolinePageUsable;   /* tag 6 lists the AP trampoline's page
                                        (kernel/trampoline.h) as available RAM:
                                        no firmware (UEFI runtime, SMM) keeps it */
+    struct mb2_tag_framebuffer Framebuffer; /* tag 8 as GRUB gave it (the color
+                                       fields for type 1, RGB, only); tag.type
+                                       is 0 when there was none */
 } KI_BOOT_INFO;
 
 extern KI_BOOT_INFO KiBootInfo;

@@ -18,6 +18,7 @@
 #include "wdm.h"
 #include "kernel/bugcheck.h"
 #include "kernel/console.h"
+#include "kernel/framebuffer.h"
 #include "kernel/pcr.h"
 #include "kernel/smp.h"
 #include "kernel/stackguard.h"
@@ -220,6 +221,7 @@ static DECLSPEC_NORETURN void bugcheck(ULONG code, ULONG_PTR p1, ULONG_PTR p2, U
     }
 
     ULONG frozen = KiFreezeOtherProcessors();
+    KiFramebufferBeginStopScreen();     /* the same text on the screen, white on blue */
     stop_print("\n*** STOP: 0x%08X (0x%016llX,0x%016llX,0x%016llX,0x%016llX)\n", code,
                (unsigned long long)p1, (unsigned long long)p2, (unsigned long long)p3,
                (unsigned long long)p4);

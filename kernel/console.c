@@ -1,6 +1,7 @@
 /*
- * console.c - the serial console: COM1, 115200 baud, 8 data bits, no parity,
- * one stop bit (the 16550 UART's registers as on OSDev "Serial Ports").
+ * console.c - the console: COM1, 115200 baud, 8 data bits, no parity, one
+ * stop bit (the 16550 UART's registers as on OSDev "Serial Ports"), and the
+ * screen (kernel/framebuffer.c).
  *
  * kprintf formats into a buffer first and then sends the whole buffer under
  * KiConsoleLock, so a line is never split by another CPU's output.  With the
@@ -16,8 +17,12 @@
  * lands inside the interrupted one, between two characters.  That nesting
  * is the one case where a line can be split; text from other CPUs never
  * splits one.
+ *
+ * Every write also goes to the screen, if GRUB gave a framebuffer
+ * (kernel/framebuffer.c), under the same lock.
  */
 #include "kernel/console.h"
+#include "kernel/framebuffer.h"
 #include "kernel/options.h"
 #include "kernel/pcr.h"
 #include "arch/x86_64/cpu.h"
@@ -81,9 +86,17 @@ static void uart_write(const char *s)
     }
 }
 
-void KiConsoleWriteUnlocked(const char *s)
+/* The serial port first: it is the record the test runner reads, and it
+ * has the text even if drawing it faults. */
+static void console_write(const char *s)
 {
     uart_write(s);
+    KiFramebufferWrite(s);
+}
+
+void KiConsoleWriteUnlocked(const char *s)
+{
+    console_write(s);
 }
 
 /* Insert "[cpuN] " after every line start of text into out. */
@@ -124,7 +137,7 @@ static void console_lock_and_write(const char *out)
     ULONG expected = 0;
 
     if (__atomic_load_n(&KiConsoleOwner, __ATOMIC_RELAXED) == me) {
-        uart_write(out);                /* nested in our own write: no lock */
+        console_write(out);             /* nested in our own write: no lock */
         return;
     }
     /* CR8 itself, not KfRaiseIrql/KeLowerIrql: the console sits beneath the
@@ -138,7 +151,7 @@ static void console_lock_and_write(const char *out)
             cpu_relax();                /* the clock and IPIs still come in */
         expected = 0;
     }
-    uart_write(out);                    /* the clock and IPIs go on meanwhile */
+    console_write(out);                 /* the clock and IPIs go on meanwhile */
     __atomic_store_n(&KiConsoleOwner, 0, __ATOMIC_RELEASE);     /* plain mov on x86 */
     if (old < KI_CONSOLE_IRQL)
         __writecr8(old);

@@ -1,5 +1,5 @@
 /*
- * console.h - kernel output on COM1 (kernel/console.c).
+ * console.h - kernel output on COM1 and the screen (kernel/console.c).
  */
 #ifndef KERNEL_CONSOLE_H
 #define KERNEL_CONSOLE_H

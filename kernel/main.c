@@ -22,6 +22,7 @@
 #include "kernel/dpc.h"
 #include "kernel/ipi.h"
 #include "kernel/console.h"
+#include "kernel/framebuffer.h"
 #include "kernel/fwcfg.h"
 #include "kernel/options.h"
 #include "kernel/pcr.h"
@@ -90,6 +91,7 @@ void KiSystemStartup(ULONG Magic, ULONG_PTR BootInfo)
 
     UNREFERENCED_PARAMETER(Magic);      /* boot/entry.S checked it */
     KiParseBootInfo(BootInfo);
+    KiInitializeFramebuffer();          /* from here on the screen shows the console */
     size_t used = ksnprintf(cmdline, sizeof(cmdline), "%s", KiBootInfo.CommandLine);
     if (used + 2 < sizeof(cmdline)) {
         cmdline[used] = ' ';
@@ -100,6 +102,7 @@ void KiSystemStartup(ULONG Magic, ULONG_PTR BootInfo)
             KERNEL_VERSION, DBG ? "checked" : "free");
     kprintf("boot loader: %s; memory: %llu MiB usable; command line: \"%s\"\n",
             KiBootInfo.LoaderName, (unsigned long long)(KiBootInfo.UsableMemory >> 20), cmdline);
+    kprintf("screen: %s\n", KiFramebufferDescription());
     KiApplyOptions(cmdline);
 
     ULONG64 start = rdtsc();
