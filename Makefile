@@ -159,7 +159,7 @@ $(error FIRMWARE=$(FIRMWARE): use FIRMWARE=bios (the default) or FIRMWARE=uefi)
 endif
 
 run: all $(if $(filter uefi,$(FIRMWARE)),$(BUILD)/ovmf-vars.fd)
-	$(Q)sh scripts/need.sh run
+	$(Q)sh scripts/need.sh $(if $(filter 1,$(GUI)),gui,run)
 	@echo "Booting $(BUILD)/kernel.iso with $(SMP) vCPUs (quit: Ctrl-A X)"
 	$(Q)qemu-system-x86_64 $(QEMU_FLAGS) $(if $(filter 1,$(GUI)),,-display none) -serial mon:stdio; \
 		status=$$?; [ $$status -eq 0 -o $$status -eq 33 ] || echo "QEMU exited with status $$status"
