@@ -48,7 +48,7 @@ debug_tools="$run_tools gdb:gdb"
 bench_tools="$test_tools gnuplot:gnuplot-nox"
 mutants_tools="$test_tools patch:patch"
 # make run GUI=1: QEMU's window comes as a module of its own package.
-gui_tools="$run_tools /usr/lib/$(uname -m)-linux-gnu/qemu/ui-gtk.so:qemu-system-gui"
+gui_tools="$run_tools /usr/lib/$arch-linux-gnu/qemu/ui-gtk.so:qemu-system-gui"
 
 case "$1" in
     build) want=$build_tools ;;
