@@ -60,7 +60,7 @@ ifeq ($(IS_CLANG),1)
 TARGET_FLAGS := --target=x86_64-unknown-elf
 endif
 # Objects of different compilers must not mix: clang builds get their own tree.
-# RACE=1: the same build with race points compiled in (kernel/race.h).
+# RACE=1: the same build with race points compiled in (kernel/debug/race.h).
 ifeq ($(RACE),1)
 BUILD_KIND := $(BUILD_KIND)-race
 endif
@@ -80,7 +80,7 @@ ASFLAGS := $(TARGET_FLAGS) -g -Iinclude -I. -D__ASSEMBLER__ -DDBG=$(if $(filter 
 	-DKI_RACE=$(if $(filter 1,$(RACE)),1,0) -MMD -MP
 LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
 
-SRCS := $(sort $(wildcard boot/*.S arch/x86_64/*.S arch/x86_64/*.c kernel/*.c lib/*.c tests/kernel/*.c tests/bench/*.c))
+SRCS := $(sort $(wildcard boot/*.S arch/x86_64/*.S arch/x86_64/*.c kernel/*.c kernel/*/*.c lib/*.c tests/kernel/*.c tests/bench/*.c))
 OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(basename $(SRCS)))
 
 ifeq ($(V),1)

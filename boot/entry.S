@@ -43,7 +43,7 @@ multiboot2_header:
     .long MB2_TAG_CMDLINE, MB2_TAG_MMAP, MB2_TAG_ACPI_OLD, MB2_TAG_ACPI_NEW
     .align 8
     /* A linear framebuffer for the console and the STOP screen
-     * (kernel/framebuffer.c): 1024x768 at 32 bits per pixel if the firmware
+     * (kernel/console/framebuffer.c): 1024x768 at 32 bits per pixel if the firmware
      * has it, else GRUB's nearest.  Optional: a machine without one (or a
      * GRUB without video) still boots, on the serial console alone. */
     .short MB2_HEADER_TAG_FRAMEBUFFER, MB2_HEADER_TAG_OPTIONAL
@@ -206,7 +206,7 @@ KiBootPdpt:     .space 4096
 KiBootPd:       .space 4 * 4096
 KiBootPt0:      .space 4096
     .align 4096
-    .globl KiBootStackGuard             /* unmapped by kernel/stackguard.c */
+    .globl KiBootStackGuard             /* unmapped by kernel/smp/stackguard.c */
 KiBootStackGuard: .space 4096
     .globl KiBootStack
 KiBootStack:    .space KI_BOOT_STACK_SIZE

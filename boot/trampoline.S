@@ -2,7 +2,7 @@
  * trampoline.S - where an application processor starts: real mode at
  * KI_TRAMPOLINE_BASE, to long mode, to C.
  *
- * Contract with kernel/smp.c, which copies [KiTrampolineStart,
+ * Contract with kernel/smp/smp.c, which copies [KiTrampolineStart,
  * KiTrampolineEnd) to physical KI_TRAMPOLINE_BASE (0x8000, a 4 KiB page
  * below 1 MiB that GRUB and the BIOS leave free) and fills the mailbox at its
  * end before each STARTUP IPI (vector = KI_TRAMPOLINE_BASE >> 12):
@@ -17,7 +17,7 @@
  * The code is position dependent: every absolute address is written as
  * (label - KiTrampolineStart + KI_TRAMPOLINE_BASE).
  */
-#include "kernel/trampoline.h"
+#include "kernel/smp/trampoline.h"
 
 #define ABS(label) ((label) - KiTrampolineStart + KI_TRAMPOLINE_BASE)
 

@@ -1,6 +1,6 @@
 /*
  * bugcodes.h - bug check codes, with the WDK's names and values
- * (Microsoft "Bug Check Code Reference").  kernel/bugcheck.c prints the name.
+ * (Microsoft "Bug Check Code Reference").  kernel/debug/bugcheck.c prints the name.
  */
 #ifndef BUGCODES_H
 #define BUGCODES_H

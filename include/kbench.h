@@ -1,5 +1,5 @@
 /*
- * kbench.h - in-kernel benchmarks (kernel/kbench.c runs them; `make bench`
+ * kbench.h - in-kernel benchmarks (kernel/debug/kbench.c runs them; `make bench`
  * boots the free build with `bench=all` and tests/bench.py reads the output).
  *
  *     KBENCH(floor_xchg_pair) { ... kbench_report(...); }

@@ -1,5 +1,5 @@
 /*
- * ktest.h - in-kernel tests (kernel/ktest.c runs them, tests/runner.py checks
+ * ktest.h - in-kernel tests (kernel/debug/ktest.c runs them, tests/runner.py checks
  * the KTAP they print).
  *
  *     KTEST(list_insert_tail) { ... KT_EXPECT_EQ(x, 3); ... }
@@ -127,7 +127,7 @@ BOOLEAN ktest_failed(void);
 void ktest_run_on_all_cpus(void (*fn)(void *context), void *context);
 
 /* Run the tests whose names match pattern (a glob; "all" = every test) and
- * leave QEMU with the passed/failed status (kernel/ktest.c). */
+ * leave QEMU with the passed/failed status (kernel/debug/ktest.c). */
 DECLSPEC_NORETURN void KiRunTests(const char *pattern);
 
 #endif

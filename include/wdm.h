@@ -20,14 +20,14 @@
 #include "wdm/dpc.h"
 #include "wdm/bugcheck.h"
 
-/* Bug checks (kernel/bugcheck.c).  Print the STOP screen and stop every CPU. */
+/* Bug checks (kernel/debug/bugcheck.c).  Print the STOP screen and stop every CPU. */
 DECLSPEC_NORETURN NTKERNELAPI VOID NTAPI KeBugCheckEx(
     _In_ ULONG BugCheckCode, _In_ ULONG_PTR BugCheckParameter1,
     _In_ ULONG_PTR BugCheckParameter2, _In_ ULONG_PTR BugCheckParameter3,
     _In_ ULONG_PTR BugCheckParameter4);
 DECLSPEC_NORETURN NTKERNELAPI VOID NTAPI KeBugCheck(_In_ ULONG BugCheckCode);
 
-/* Debug output: to the serial console (kernel/console.c). */
+/* Debug output: to the serial console (kernel/console/console.c). */
 NTSYSAPI ULONG DbgPrint(_In_ PCSTR Format, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

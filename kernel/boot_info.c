@@ -5,7 +5,7 @@
 #include "wdm.h"
 #include "boot/multiboot2.h"
 #include "kernel/boot_info.h"
-#include "kernel/trampoline.h"
+#include "kernel/smp/trampoline.h"
 #include "printf.h"
 #include "string.h"
 

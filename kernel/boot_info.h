@@ -18,7 +18,7 @@ typedef struct _KI_BOOT_INFO {
     BOOLEAN AcpiRsdpIsXsdp;         /* TRUE if it came from tag 15 (ACPI 2.0+) */
     BOOLEAN MemoryMapPresent;       /* multiboot2 tag 6 was there */
     BOOLEAN TrampolinePageUsable;   /* tag 6 lists the AP trampoline's page
-                                       (kernel/trampoline.h) as available RAM:
+                                       (kernel/smp/trampoline.h) as available RAM:
                                        no firmware (UEFI runtime, SMM) keeps it */
     struct mb2_tag_framebuffer Framebuffer; /* tag 8 as GRUB gave it (the color
                                        fields for type 1, RGB, only); tag.type

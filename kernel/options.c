@@ -2,11 +2,11 @@
  * options.c - split the kernel command line into options and apply them.
  *
  * The command line is GRUB's (multiboot2 tag 1, from grub.cfg) followed by
- * QEMU's fw_cfg file opt/ntsync/cmdline (kernel/fwcfg.c), which the test
+ * QEMU's fw_cfg file opt/ntsync/cmdline (kernel/io/fwcfg.c), which the test
  * runner and `make run ARGS=...` use.  A later option wins over an earlier one.
  */
 #include "kernel/options.h"
-#include "kernel/console.h"
+#include "kernel/console/console.h"
 #include "string.h"
 
 extern const struct kernel_option __koptions_start[], __koptions_end[];

@@ -4,7 +4,7 @@
 A learner follows the references in docs/*.md, README.md and the comments of
 the sources; one that leads nowhere (a renamed file, a file that is not in the
 repository) costs them the thread.  This scans them for repository paths, such
-as kernel/dpc_queue.c, arch/x86_64/rwlock.S or docs/irql.md, and checks each
+as kernel/dpc/dpc_queue.c, arch/x86_64/rwlock.S or docs/irql.md, and checks each
 exists in the work tree, and that a page named alone (irql.md) is one of
 docs/ or the top level: a reference to a document outside the repository
 cannot be followed by a reader of the repository.  A path with a wildcard (tests/kernel/test_*.c) must

@@ -2,7 +2,7 @@
 # check-race-points.sh ELF RACE - the race points are where the build says:
 # none at all in a default build (RACE=0: `make bench` measures the very
 # instructions it always did), and in a RACE=1 build every point of the C
-# and assembly paths (kernel/race.h).
+# and assembly paths (kernel/debug/race.h).
 #
 #   sh scripts/check-race-points.sh build/free/kernel.elf 0
 #

@@ -1,7 +1,7 @@
 #!/bin/sh
 # ksyms.sh ELF - print assembly for the kernel's embedded symbol table.
 #
-# The table (kernel/symbols.c reads it) lists every text symbol of ELF, sorted
+# The table (kernel/debug/symbols.c reads it) lists every text symbol of ELF, sorted
 # by address: KiSymbolTable[i] = { address, name }, KiSymbolCount entries.
 # Given no ELF (the first link) it prints an empty table.
 set -e

@@ -21,7 +21,7 @@ on the serial console alone.
 
 Each time QEMU's monitor (a unix socket; with `-display none` the VGA device
 is there all the same) takes a `screendump` (PPM).  Text is rendered here
-from kernel/font.c, the font the kernel draws with, and found on the screen
+from kernel/console/font.c, the font the kernel draws with, and found on the screen
 pixel for pixel.
 
 Prints KTAP lines and `screen: N passed, N failed` (scripts/test-all.sh adds
@@ -52,7 +52,7 @@ BLUE, WHITE = (0x00, 0x00, 0xAA), (0xFF, 0xFF, 0xFF)
 GRAY, BLACK = (0xC0, 0xC0, 0xC0), (0x00, 0x00, 0x00)
 ROW_HEIGHT = 16
 MIN_BLUE_SHARE = 0.80           # the text covers a few percent at most
-FONT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "kernel", "font.c")
+FONT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "kernel", "console", "font.c")
 GLYPH_RE = re.compile(r"\['((?:\\.|[^\\']))' - KI_FONT_FIRST\] = \{(.*?)\}", re.S)
 ROW_RE = re.compile(r'"([.#]{8})"')
 

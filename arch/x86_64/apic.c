@@ -11,10 +11,10 @@
 #include "wdm.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
-#include "kernel/interrupt.h"
+#include "kernel/irql/interrupt.h"
 #include "kernel/options.h"
-#include "kernel/race.h"
-#include "kernel/vectors.h"
+#include "kernel/debug/race.h"
+#include "kernel/irql/vectors.h"
 #include "string.h"
 
 #define APIC_BASE_ENABLE    (1u << 11)      /* IA32_APIC_BASE: global enable */
@@ -86,7 +86,7 @@ static void send_ipi(ULONG ApicId, ULONG Command)
 void KiApicSendIpi(ULONG ApicId, ULONG Command)
 {
     /* RACE builds: a software interrupt's self-IPI may be held back, as if
-     * the APIC were slow to post it (kernel/race.c, the latency model). */
+     * the APIC were slow to post it (kernel/debug/race.c, the latency model). */
     if (KI_RACE && (Command & ICR_DEST_OTHERS) == ICR_DEST_SELF &&
         KiRaceHoldSelfIpi(Command & 0xFF))
         return;

@@ -64,7 +64,7 @@ void KiApicSendIpi(ULONG ApicId, ULONG Command);
 /* TRUE if Vector is pending (its IRR bit is set) on this CPU. */
 BOOLEAN KiApicIsPending(ULONG Vector);
 
-/* RACE builds: send a self-IPI the latency model held back (kernel/race.c);
+/* RACE builds: send a self-IPI the latency model held back (kernel/debug/race.c);
  * every interrupt entry calls it.  Nothing in other builds. */
 void KiApicSendHeldSelfIpi(void);
 

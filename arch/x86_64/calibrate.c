@@ -38,7 +38,7 @@
 #include "arch/x86_64/calibrate.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
-#include "kernel/console.h"
+#include "kernel/console/console.h"
 #include "kernel/options.h"
 #include "string.h"
 

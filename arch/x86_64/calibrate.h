@@ -37,7 +37,7 @@ typedef struct _KI_REFERENCE_COUNTER {
     ULONG (*Read)(void);
 } KI_REFERENCE_COUNTER;
 
-/* The HPET or the PM timer from the ACPI tables (kernel/acpi_timers.c),
+/* The HPET or the PM timer from the ACPI tables (kernel/acpi/acpi_timers.c),
  * the HPET started if the firmware left it stopped; FALSE if the machine
  * has none (or, with a console line, an unusable one). */
 BOOLEAN KiHpetCounter(KI_REFERENCE_COUNTER *Counter);

@@ -1,7 +1,7 @@
 /*
  * calibrate_acpi.c - the two free-running counters the TSC can be measured
  * against when a machine has no PIT: the HPET and the ACPI PM timer, found
- * in the ACPI tables by kernel/acpi_timers.c.
+ * in the ACPI tables by kernel/acpi/acpi_timers.c.
  *
  * The HPET (IA-PC HPET 1.0a, 2.3): the General Capabilities and ID register
  * (offset 0) holds the main counter's period in femtoseconds in bits 63:32
@@ -17,8 +17,8 @@
 #include "wdm.h"
 #include "arch/x86_64/calibrate.h"
 #include "arch/x86_64/cpu.h"
-#include "kernel/acpi.h"
-#include "kernel/console.h"
+#include "kernel/acpi/acpi.h"
+#include "kernel/console/console.h"
 
 #define HPET_CAPABILITIES       0x00
 #define   HPET_PERIOD_SHIFT     32

@@ -9,9 +9,9 @@
 #include "wdm.h"
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/cpu.h"
-#include "kernel/bugcheck.h"
-#include "kernel/interrupt.h"
-#include "kernel/vectors.h"
+#include "kernel/debug/bugcheck.h"
+#include "kernel/irql/interrupt.h"
+#include "kernel/irql/vectors.h"
 
 /* Exceptions that map to an NTSTATUS: KMODE_EXCEPTION_NOT_HANDLED with
  * P1 = the status, P2 = the faulting address (WDK: Bug Check 0x1E). */

@@ -5,11 +5,11 @@
  * with L=1, a data segment for SS, and a TSS: the TSS's IST slots give the
  * double fault, NMI and machine check their own known-good stacks (SDM Vol. 3A
  * 7.7 "Task Management in 64-bit Mode", 6.14.5 "Interrupt Stack Table"), so a
- * kernel stack overflow (into a guard page, kernel/stackguard.h) ends in a
+ * kernel stack overflow (into a guard page, kernel/smp/stackguard.h) ends in a
  * clean STOP screen, not a triple fault.
  */
 #include "arch/x86_64/gdt.h"
-#include "kernel/stackguard.h"
+#include "kernel/smp/stackguard.h"
 #include "string.h"
 
 #define IST_STACK_SIZE 8192

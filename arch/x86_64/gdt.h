@@ -5,7 +5,7 @@
 #define ARCH_X86_64_GDT_H
 
 #include "ntdef.h"
-#include "kernel/pcr.h"
+#include "kernel/smp/pcr.h"
 
 #define GDT_KERNEL_CODE 0x08
 #define GDT_KERNEL_DATA 0x10

@@ -12,15 +12,15 @@
  *   0x10 + 2n         redirection entry n, low dword (vector, mode, mask...)
  *   0x11 + 2n         redirection entry n, high dword (destination)
  *
- * The MADT (kernel/acpi.h) gives each I/O APIC's physical address and the
+ * The MADT (kernel/acpi/acpi.h) gives each I/O APIC's physical address and the
  * GSI of its input 0; the first 4 GiB are identity-mapped (the 4th GiB,
  * where I/O APICs live at 0xFEC00000, uncached), so the address is the
- * pointer.  Every entry is masked at boot; kernel/iointerrupt.c unmasks an
+ * pointer.  Every entry is masked at boot; kernel/io/iointerrupt.c unmasks an
  * input when an ISR is connected to its vector.
  */
 #include "wdm.h"
-#include "kernel/acpi.h"
-#include "kernel/console.h"
+#include "kernel/acpi/acpi.h"
+#include "kernel/console/console.h"
 #include "arch/x86_64/ioapic.h"
 
 #define IOREGSEL            0x00

@@ -5,7 +5,7 @@
  * GSI) into a message to a local APIC: vector, delivery mode, destination.
  * Each input has one 64-bit redirection entry (Intel 82093AA I/O APIC
  * datasheet, 3.2.4).  The MADT tells where the I/O APICs are and which GSI
- * each ISA IRQ arrives on (kernel/acpi.h); the code above this interface
+ * each ISA IRQ arrives on (kernel/acpi/acpi.h); the code above this interface
  * speaks in GSIs and never touches IOREGSEL/IOWIN itself.
  */
 #ifndef ARCH_X86_64_IOAPIC_H

@@ -1,8 +1,8 @@
 /*
  * queuedlock.S - queued spin lock fast paths, free build: the MCS queue of
  * the in-stack queued locks, and the cores of the numbered queued locks
- * (kernel/queuedlock.c wraps those).  The checked build has checking C
- * versions of all of these instead (kernel/queuedlock.c).
+ * (kernel/locks/queuedlock.c wraps those).  The checked build has checking C
+ * versions of all of these instead (kernel/locks/queuedlock.c).
  *
  * Contract with C:
  *   ABI      System V AMD64 (FASTCALL is this ABI here).
@@ -31,12 +31,12 @@
  *   release, r not linked:  r | NULL | &L|OWNER   cmpxchg fails (L = r): spin
  *                           until r has set q.Next, then hand off as above
  *
- * Race points (kernel/race.h; nothing unless RACE=1) sit between every two
+ * Race points (kernel/debug/race.h; nothing unless RACE=1) sit between every two
  * of these steps: swapped in but WAIT not yet stored, WAIT stored but not
  * linked, linked, granted; and on release: OWNER dropped, no successor seen,
  * waiting for the link, about to hand off.
  */
-#include "kernel/race.h"
+#include "kernel/debug/race.h"
 
 #define DISPATCH_LEVEL      2
 #define SYNCH_LEVEL         12

@@ -1,6 +1,6 @@
 /*
  * rwlock.S - reader/writer spin lock (EX_SPIN_LOCK) fast paths, free build.
- * The checked build has checking C versions instead (kernel/rwlock.c).
+ * The checked build has checking C versions instead (kernel/locks/rwlock.c).
  *
  * Contract with C:
  *   ABI      System V AMD64.
@@ -27,11 +27,11 @@
  *   convert            (0,1) -> (1,0)     lock cmpxchg: only the caller reads,
  *                                          and no writer waits
  *
- * Race points (kernel/race.h; nothing unless RACE=1) sit between each read
+ * Race points (kernel/debug/race.h; nothing unless RACE=1) sit between each read
  * of the word and the locked instruction that acts on it, after each
  * transition, and before each release.
  */
-#include "kernel/race.h"
+#include "kernel/debug/race.h"
 
 #define DISPATCH_LEVEL  2
 #define WRITER          0x80000000

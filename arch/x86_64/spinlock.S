@@ -1,6 +1,6 @@
 /*
  * spinlock.S - executive spin lock fast paths, free build (the checked build
- * replaces every routine here with a checking C version, kernel/spinlock.c).
+ * replaces every routine here with a checking C version, kernel/locks/spinlock.c).
  *
  * Contract with C:
  *   ABI      System V AMD64 (NTAPI and FASTCALL are this one ABI here).
@@ -18,12 +18,12 @@
  * (SDM Vol. 3A 8.2.2), so no load or store of the critical section can pass
  * it, and a call boundary already stops the compiler.
  *
- * Race points (kernel/race.h; nothing unless RACE=1): between the raise and
+ * Race points (kernel/debug/race.h; nothing unless RACE=1): between the raise and
  * the locked instruction, inside the critical section's first and last
  * instructions, between a waiter's "looks free" and its retry, and between
  * the releasing store and the lowering of IRQL.
  */
-#include "kernel/race.h"
+#include "kernel/debug/race.h"
 
 #define DISPATCH_LEVEL  2
 #define SYNCH_LEVEL     12

@@ -14,7 +14,7 @@
  * GS base per CPU, so there is no swapgs.  KiTrapCommonReturn, the return
  * address of that call, tells the STOP screen's backtrace where a trap frame
  * sits on the stack (16 bytes above KiDispatchTrap's frame record), so it
- * can go on into the interrupted code (kernel/bugcheck.c).
+ * can go on into the interrupted code (kernel/debug/bugcheck.c).
  */
 
     .text

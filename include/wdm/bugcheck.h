@@ -1,6 +1,6 @@
 /*
  * wdm/bugcheck.h - bug check callbacks (part of <wdm.h>;
- * kernel/bugcheck_callback.c).  WDK: KeRegisterBugCheckCallback,
+ * kernel/debug/bugcheck_callback.c).  WDK: KeRegisterBugCheckCallback,
  * KeDeregisterBugCheckCallback, KBUGCHECK_CALLBACK_ROUTINE.
  *
  * A driver hands in a record it owns (nonpaged, alive until deregistered),

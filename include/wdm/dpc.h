@@ -1,5 +1,5 @@
 /*
- * wdm/dpc.h - deferred procedure calls (part of <wdm.h>; kernel/dpc*.c,
+ * wdm/dpc.h - deferred procedure calls (part of <wdm.h>; kernel/dpc/,
  * docs/dpc.md).
  *
  * A DPC is a routine an interrupt service routine (or anything else) asks a
@@ -14,7 +14,7 @@
 #include "wdm/processor.h"
 
 #ifndef MAXIMUM_PROCESSORS
-#define MAXIMUM_PROCESSORS 64           /* wdm.h on x64; kernel/pcr.h agrees */
+#define MAXIMUM_PROCESSORS 64           /* wdm.h on x64; kernel/smp/pcr.h agrees */
 #endif
 
 /* KOBJECTS values for KDPC.Type (the Vista/7 numbering, which goes with the
@@ -85,7 +85,7 @@ typedef struct _KDPC_WATCHDOG_INFORMATION {
     ULONG Reserved;
 } KDPC_WATCHDOG_INFORMATION, *PKDPC_WATCHDOG_INFORMATION;
 
-/* The DPC object (kernel/dpc.c).  Any IRQL. */
+/* The DPC object (kernel/dpc/dpc.c).  Any IRQL. */
 NTKERNELAPI VOID NTAPI KeInitializeDpc(_Out_ PRKDPC Dpc, _In_ PKDEFERRED_ROUTINE DeferredRoutine,
                                        _In_opt_ PVOID DeferredContext);
 /* Without a thread scheduler a threaded DPC runs as an ordinary DPC, at
@@ -100,7 +100,7 @@ NTKERNELAPI VOID NTAPI KeSetTargetProcessorDpc(_Inout_ PRKDPC Dpc, _In_ CCHAR Nu
 NTKERNELAPI NTSTATUS NTAPI KeSetTargetProcessorDpcEx(_Inout_ PKDPC Dpc,
                                                      _In_ PPROCESSOR_NUMBER ProcNumber);
 
-/* The queues (kernel/dpc_queue.c).  Any IRQL.  Insert: FALSE, and nothing
+/* The queues (kernel/dpc/dpc_queue.c).  Any IRQL.  Insert: FALSE, and nothing
  * changed, if the DPC is already queued.  Remove: TRUE only if it was taken
  * off a queue before its routine started. */
 NTKERNELAPI BOOLEAN NTAPI KeInsertQueueDpc(_Inout_ PRKDPC Dpc, _In_opt_ PVOID SystemArgument1,
@@ -110,13 +110,13 @@ NTKERNELAPI BOOLEAN NTAPI KeRemoveQueueDpc(_Inout_ PRKDPC Dpc);
 NTKERNELAPI LOGICAL NTAPI KeIsExecutingDpc(VOID);
 
 /* Returns once every DPC queued on any CPU before the call has finished
- * running (kernel/dpc.c).  IRQL <= APC_LEVEL. */
+ * running (kernel/dpc/dpc.c).  IRQL <= APC_LEVEL. */
 _IRQL_requires_max_(APC_LEVEL)
 NTKERNELAPI VOID NTAPI KeFlushQueuedDpcs(VOID);
 
 /* Run Routine(Dpc, Context, SystemArgument1, SystemArgument2) once on every
  * active CPU at DISPATCH_LEVEL and return when each has called
- * KeSignalCallDpcDone(SystemArgument1) (kernel/dpc_generic.c; undocumented
+ * KeSignalCallDpcDone(SystemArgument1) (kernel/dpc/dpc_generic.c; undocumented
  * on Windows).  KeSignalCallDpcSynchronize(SystemArgument2) is a barrier
  * across all of them that returns TRUE on exactly one.  IRQL <= APC_LEVEL. */
 _IRQL_requires_max_(APC_LEVEL)
@@ -124,7 +124,7 @@ NTKERNELAPI VOID NTAPI KeGenericCallDpc(_In_ PKDEFERRED_ROUTINE Routine, _In_opt
 NTKERNELAPI VOID NTAPI KeSignalCallDpcDone(_In_ PVOID SystemArgument1);
 NTKERNELAPI LOGICAL NTAPI KeSignalCallDpcSynchronize(_In_ PVOID SystemArgument2);
 
-/* This CPU's watchdog limits and the time left (kernel/dpc_watchdog.c).
+/* This CPU's watchdog limits and the time left (kernel/dpc/dpc_watchdog.c).
  * STATUS_SUCCESS inside a DPC, else STATUS_UNSUCCESSFUL (the structure is
  * filled either way).  DISPATCH_LEVEL. */
 NTKERNELAPI NTSTATUS NTAPI KeQueryDpcWatchdogInformation(

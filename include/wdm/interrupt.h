@@ -5,8 +5,8 @@
  * IoDisconnectInterrupt, KeAcquireInterruptSpinLock,
  * KeReleaseInterruptSpinLock, KeSynchronizeExecution.
  *
- * Where they live: kernel/iointerrupt.c (connect, disconnect, the dispatch
- * that calls ISRs), kernel/intspinlock.c (the interrupt spin lock routines).
+ * Where they live: kernel/io/iointerrupt.c (connect, disconnect, the dispatch
+ * that calls ISRs), kernel/locks/intspinlock.c (the interrupt spin lock routines).
  * docs/interrupts.md has the whole path from a device's line through the I/O
  * APIC to the ISR.
  *

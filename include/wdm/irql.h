@@ -38,7 +38,7 @@ FORCEINLINE VOID __writecr8(ULONG64 Value)
 }
 
 /*
- * IRQL (kernel/irql.c, docs/irql.md).  IRQL is CR8: nothing else decides
+ * IRQL (kernel/irql/irql.c, docs/irql.md).  IRQL is CR8: nothing else decides
  * masking.  The free build inlines these as the x64 WDK does (a read and a
  * write of CR8); the checked build calls the exported functions, which
  * bug-check misuse: raising to a lower level is IRQL_NOT_GREATER_OR_EQUAL,

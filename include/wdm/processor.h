@@ -1,6 +1,6 @@
 /*
  * wdm/processor.h - processor numbers and sets (part of <wdm.h>;
- * kernel/processor.c).  One processor group (group 0) holds every CPU.
+ * kernel/smp/processor.c).  One processor group (group 0) holds every CPU.
  */
 #ifndef WDM_PROCESSOR_H
 #define WDM_PROCESSOR_H
@@ -26,7 +26,7 @@ NTKERNELAPI ULONG NTAPI KeQueryActiveProcessorCountEx(_In_ USHORT GroupNumber);
 NTKERNELAPI KAFFINITY NTAPI KeQueryActiveProcessors(VOID);
 
 /* Run BroadcastFunction(Context) on every CPU at IPI_LEVEL, all entering it
- * together; returns the calling CPU's result (kernel/ipi.c).  IRQL < IPI_LEVEL. */
+ * together; returns the calling CPU's result (kernel/irql/ipi.c).  IRQL < IPI_LEVEL. */
 typedef ULONG_PTR (NTAPI KIPI_BROADCAST_WORKER)(_In_ ULONG_PTR Argument);
 typedef KIPI_BROADCAST_WORKER *PKIPI_BROADCAST_WORKER;
 NTKERNELAPI ULONG_PTR NTAPI KeIpiGenericCall(_In_ PKIPI_BROADCAST_WORKER BroadcastFunction,

@@ -5,7 +5,7 @@
  * names, types, layouts and signatures (wdm.h, ntifs.h).
  *
  * Where they live: fast paths in arch/x86_64/spinlock.S, queuedlock.S and
- * rwlock.S (free build); checks and slow paths in kernel/spinlock.c,
+ * rwlock.S (free build); checks and slow paths in kernel/locks/spinlock.c,
  * queuedlock.c, rwlock.c and exinterlocked.c.  docs/spinlocks.md has the
  * family as one table, each lock word's states, and the bug checks the
  * checked build raises for each misuse.
@@ -93,7 +93,7 @@ C_ASSERT(offsetof(KLOCK_QUEUE_HANDLE, LockQueue) == 0);
 C_ASSERT(offsetof(KLOCK_QUEUE_HANDLE, OldIrql) == 0x10);
 C_ASSERT(sizeof(EX_SPIN_LOCK) == 4);
 
-/* ---- Executive spin locks (kernel/spinlock.c, arch/x86_64/spinlock.S) --- */
+/* ---- Executive spin locks (kernel/locks/spinlock.c, arch/x86_64/spinlock.S) --- */
 
 NTKERNELAPI VOID NTAPI KeInitializeSpinLock(_Out_ PKSPIN_LOCK SpinLock);
 
@@ -141,7 +141,7 @@ NTKERNELAPI KIRQL NTAPI KeAcquireSpinLockRaiseToSynch(_Inout_ PKSPIN_LOCK SpinLo
 #define ExAcquireSpinLockAtDpcLevel(Lock) KeAcquireSpinLockAtDpcLevel(Lock)
 #define ExReleaseSpinLockFromDpcLevel(Lock) KeReleaseSpinLockFromDpcLevel(Lock)
 
-/* ---- In-stack queued spin locks (kernel/queuedlock.c, queuedlock.S) ----- */
+/* ---- In-stack queued spin locks (kernel/locks/queuedlock.c, queuedlock.S) ----- */
 
 _IRQL_requires_max_(DISPATCH_LEVEL) _IRQL_raises_(DISPATCH_LEVEL)
 NTKERNELAPI VOID FASTCALL KeAcquireInStackQueuedSpinLock(_Inout_ PKSPIN_LOCK SpinLock,
@@ -182,7 +182,7 @@ _Must_inspect_result_
 NTKERNELAPI LOGICAL FASTCALL KeTryToAcquireQueuedSpinLockRaiseToSynch(
     _In_ KSPIN_LOCK_QUEUE_NUMBER Number, _Out_ PKIRQL OldIrql);
 
-/* ---- Reader/writer spin locks (kernel/rwlock.c, arch/x86_64/rwlock.S) --- */
+/* ---- Reader/writer spin locks (kernel/locks/rwlock.c, arch/x86_64/rwlock.S) --- */
 
 _IRQL_requires_max_(DISPATCH_LEVEL) _IRQL_raises_(DISPATCH_LEVEL)
 NTKERNELAPI KIRQL NTAPI ExAcquireSpinLockShared(_Inout_ PEX_SPIN_LOCK SpinLock);
@@ -212,7 +212,7 @@ NTKERNELAPI LOGICAL NTAPI ExTryAcquireSpinLockSharedAtDpcLevel(_Inout_ PEX_SPIN_
 _Must_inspect_result_ _IRQL_requires_min_(DISPATCH_LEVEL)
 NTKERNELAPI LOGICAL NTAPI ExTryAcquireSpinLockExclusiveAtDpcLevel(_Inout_ PEX_SPIN_LOCK SpinLock);
 
-/* ---- Lock-guarded interlocked helpers (kernel/exinterlocked.c) ----------
+/* ---- Lock-guarded interlocked helpers (kernel/locks/exinterlocked.c) ----------
  * Any IRQL, IRQL unchanged: interrupts are disabled around the raw lock, so
  * an ISR may share the lock with its SynchCritSection.  Use the lock with
  * these routines only. */

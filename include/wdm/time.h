@@ -1,6 +1,6 @@
 /*
- * wdm/time.h - interrupt time, tick count, short busy waits (kernel/clock.c),
- * system time and the performance counter (kernel/system_time.c); part of
+ * wdm/time.h - interrupt time, tick count, short busy waits (kernel/irql/clock.c),
+ * system time and the performance counter (kernel/irql/system_time.c); part of
  * <wdm.h>.
  */
 #ifndef WDM_TIME_H
@@ -19,7 +19,7 @@ NTKERNELAPI VOID NTAPI KeStallExecutionProcessor(_In_ ULONG MicroSeconds);
 /* Interrupt time less time asleep: the same here (nothing sleeps). */
 NTKERNELAPI ULONGLONG NTAPI KeQueryUnbiasedInterruptTime(VOID);
 
-/* UTC in 100 ns units since 1 January 1601 (kernel/system_time.c): as of
+/* UTC in 100 ns units since 1 January 1601 (kernel/irql/system_time.c): as of
  * the last clock tick, and to the TSC's resolution.  Any IRQL. */
 NTKERNELAPI VOID NTAPI KeQuerySystemTime(_Out_ PLARGE_INTEGER CurrentTime);
 NTKERNELAPI VOID NTAPI KeQuerySystemTimePrecise(_Out_ PLARGE_INTEGER CurrentTime);

@@ -27,7 +27,7 @@
 #include "kbench.h"
 #include "ktest.h"
 #include "printf.h"
-#include "kernel/pcr.h"
+#include "kernel/smp/pcr.h"
 #include "arch/x86_64/calibrate.h"
 #include "arch/x86_64/cpu.h"
 

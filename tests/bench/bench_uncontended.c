@@ -18,7 +18,7 @@
  */
 #include "wdm.h"
 #include "kbench.h"
-#include "kernel/vectors.h"
+#include "kernel/irql/vectors.h"
 
 static ULONG64 KbSamples[KBENCH_SAMPLES];
 static KSPIN_LOCK KbLock;
@@ -84,7 +84,7 @@ KBENCH(uncontended_queued)
     REPORT("uncontended.instack_queued_raise", RAISE_FLOORS);
 
     /* The numbered forms index this CPU's KPRCB.LockQueue (C wrappers
-     * around the assembly cores, kernel/queuedlock.c). */
+     * around the assembly cores, kernel/locks/queuedlock.c). */
     KBENCH_TIME(KbSamples, {
         KIRQL irql = KeAcquireQueuedSpinLock(LockQueueUnusedSpare16);
         KeReleaseQueuedSpinLock(LockQueueUnusedSpare16, irql);
@@ -134,7 +134,7 @@ static BOOLEAN NTAPI empty_synch_routine(PVOID SynchronizeContext)
 
 /* KeAcquireInterruptSpinLock raises to SynchronizeIrql (9 here) and takes
  * *ActualLock; KeSynchronizeExecution does that around a call of the
- * routine (kernel/intspinlock.c: C, calling the executive AtDpcLevel
+ * routine (kernel/locks/intspinlock.c: C, calling the executive AtDpcLevel
  * routines). */
 KBENCH(uncontended_interrupt)
 {

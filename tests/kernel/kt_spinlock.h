@@ -8,8 +8,8 @@
 
 #include "wdm.h"
 #include "ktest.h"
-#include "kernel/pcr.h"
-#include "kernel/spinlock_check.h"
+#include "kernel/smp/pcr.h"
+#include "kernel/locks/spinlock_check.h"
 #include "arch/x86_64/calibrate.h"
 #include "arch/x86_64/cpu.h"
 

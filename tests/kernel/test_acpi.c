@@ -1,5 +1,5 @@
 /*
- * test_acpi.c - the ACPI table code (kernel/acpi.c, kernel/madt.c) against
+ * test_acpi.c - the ACPI table code (kernel/acpi/acpi.c, kernel/acpi/madt.c) against
  * QEMU's real tables and against tables built here byte by byte.
  *
  * The synthetic tables are written with the spec's byte offsets (ACPI 6.x,
@@ -12,9 +12,9 @@
  */
 #include "wdm.h"
 #include "ktest.h"
-#include "kernel/acpi.h"
+#include "kernel/acpi/acpi.h"
 #include "kernel/boot_info.h"
-#include "kernel/console.h"
+#include "kernel/console/console.h"
 #include "string.h"
 
 #define KT_4GB 0x100000000ull
@@ -719,7 +719,7 @@ KTEST(acpi_load_madt_rsdp_copy)
     KT_EXPECT_EQ(KiLoadMadt(KtRsdp, TRUE, &KtInfo), STATUS_UNSUCCESSFUL);
 }
 
-/* ---- The timer tables: FADT (PM timer) and HPET (kernel/acpi_timers.c) ---- */
+/* ---- The timer tables: FADT (PM timer) and HPET (kernel/acpi/acpi_timers.c) ---- */
 
 static UCHAR KtFadt[276] __attribute__((aligned(16)));
 static UCHAR KtHpet[56] __attribute__((aligned(16)));

@@ -2,7 +2,7 @@
  * test_backtrace.c - the STOP screen names the right functions: a known
  * chain of three functions (chain_a calls chain_b calls chain_c) appears on
  * it in order, innermost first, with no frame missing and none named after
- * the function that follows the real one in memory (kernel/bugcheck.c).
+ * the function that follows the real one in memory (kernel/debug/bugcheck.c).
  *
  * Three ways to stop: chain_c calls KeBugCheckEx; chain_c faults (the trap
  * frame's RIP); an ISR runs the chain (interrupt entry, the dispatch code

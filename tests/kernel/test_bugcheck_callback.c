@@ -1,12 +1,12 @@
 /*
- * test_bugcheck_callback.c - bug check callbacks (kernel/bugcheck_callback.c)
- * and a bug check inside a bug check (kernel/bugcheck.c): the first STOP
+ * test_bugcheck_callback.c - bug check callbacks (kernel/debug/bugcheck_callback.c)
+ * and a bug check inside a bug check (kernel/debug/bugcheck.c): the first STOP
  * screen is the one the runner sees, the nested one is a single line after
  * it, and QEMU still leaves with the bug check status.
  */
 #include "wdm.h"
 #include "ktest.h"
-#include "kernel/bugcheck.h"
+#include "kernel/debug/bugcheck.h"
 
 static UCHAR KtBuffer[24];
 static KBUGCHECK_CALLBACK_RECORD KtRecord;

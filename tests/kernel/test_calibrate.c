@@ -8,8 +8,8 @@
 #include "wdm.h"
 #include "ktest.h"
 #include "arch/x86_64/calibrate.h"
-#include "kernel/console.h"
-#include "kernel/fwcfg.h"
+#include "kernel/console/console.h"
+#include "kernel/io/fwcfg.h"
 #include "string.h"
 
 static const struct {

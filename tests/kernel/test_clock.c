@@ -1,15 +1,15 @@
 /*
  * test_clock.c - the clock ticks on every CPU at its set rate and stops
  * while that CPU is at CLOCK_LEVEL or above; KeIpiGenericCall runs its
- * worker once per CPU, together, at IPI_LEVEL (kernel/clock.c, kernel/ipi.c).
+ * worker once per CPU, together, at IPI_LEVEL (kernel/irql/clock.c, kernel/irql/ipi.c).
  */
 #include "wdm.h"
 #include "ktest.h"
 #include "string.h"
-#include "kernel/clock.h"
-#include "kernel/console.h"
-#include "kernel/pcr.h"
-#include "kernel/vectors.h"
+#include "kernel/irql/clock.h"
+#include "kernel/console/console.h"
+#include "kernel/smp/pcr.h"
+#include "kernel/irql/vectors.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/calibrate.h"
 #include "arch/x86_64/cpu.h"

@@ -1,17 +1,17 @@
 /*
  * test_console.c - a long console write leaves interrupts above the
- * console's IRQL flowing on the writing CPU (kernel/console.c), and an
+ * console's IRQL flowing on the writing CPU (kernel/console/console.c), and an
  * interrupt that prints on top of the screen's draw of it leaves the line
- * on the screen whole (kernel/framebuffer.c).
+ * on the screen whole (kernel/console/framebuffer.c).
  */
 #include "wdm.h"
 #include "ktest.h"
 #include "string.h"
-#include "kernel/console.h"
-#include "kernel/framebuffer.h"
-#include "kernel/interrupt.h"
-#include "kernel/pcr.h"
-#include "kernel/vectors.h"
+#include "kernel/console/console.h"
+#include "kernel/console/framebuffer.h"
+#include "kernel/irql/interrupt.h"
+#include "kernel/smp/pcr.h"
+#include "kernel/irql/vectors.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
 

@@ -1,11 +1,11 @@
 /*
  * test_dpc.c - one CPU's DPC queue: the KDPC object, when a DPC runs, with
- * what, insert/remove answers, queue order (kernel/dpc.c,
- * kernel/dpc_queue.c).
+ * what, insert/remove answers, queue order (kernel/dpc/dpc.c,
+ * kernel/dpc/dpc_queue.c).
  */
 #include "test_dpc.h"
 #include "string.h"
-#include "kernel/vectors.h"
+#include "kernel/irql/vectors.h"
 #include "arch/x86_64/apic.h"
 
 static VOID kt_unused_routine(PKDPC Dpc, PVOID Context, PVOID Argument1, PVOID Argument2)
@@ -74,7 +74,7 @@ KTEST(dpc_importance_table)
 /* At PASSIVE_LEVEL the self-IPI is pending before KeInsertQueueDpc sets IF
  * again, so the DPC has run when it returns.  Under TCG a self-IPI is in
  * the IRR at once, so only race points (APIC delivery latency) test the
- * wait for it in kernel/interrupt.c. */
+ * wait for it in kernel/irql/interrupt.c. */
 KTEST(dpc_at_passive_has_run_when_insert_returns)
 {
     static KT_DPC_RECORD r;
@@ -108,7 +108,7 @@ KTEST(dpc_at_dispatch_waits_until_irql_drops)
     KIRQL old = KeRaiseIrqlToDpcLevel();
     KT_EXPECT_EQ(KeInsertQueueDpc(&dpc, &r, &dpc), TRUE);
     /* Asked for before the insert returned (under TCG a self-IPI is in the
-     * IRR at once: race points test the wait for it, kernel/interrupt.c). */
+     * IRR at once: race points test the wait for it, kernel/irql/interrupt.c). */
     KT_EXPECT_TRUE(KiApicIsPending(KI_VECTOR_DPC));
     KeStallExecutionProcessor(3000);    /* a few ticks come and go */
     KT_EXPECT_EQ(r.Runs, 0);

@@ -7,7 +7,7 @@
 
 #include "wdm.h"
 #include "ktest.h"
-#include "kernel/dpc.h"
+#include "kernel/dpc/dpc.h"
 #include "arch/x86_64/cpu.h"
 
 #define KT_DPC_WAIT_US 5000000          /* generous: 8 vCPUs share 2 host cores */

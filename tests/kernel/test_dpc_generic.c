@@ -1,7 +1,7 @@
 /*
  * test_dpc_generic.c - KeGenericCallDpc runs its routine once on every CPU
  * at DISPATCH_LEVEL; KeSignalCallDpcSynchronize holds them all and says
- * TRUE to exactly one (kernel/dpc_generic.c).
+ * TRUE to exactly one (kernel/dpc/dpc_generic.c).
  */
 #include "test_dpc.h"
 #include "string.h"

@@ -5,7 +5,7 @@
  * builds, as on Windows; IRQL misuse only in the checked build.
  */
 #include "test_dpc.h"
-#include "kernel/clock.h"
+#include "kernel/irql/clock.h"
 
 #define KT_WATCHDOG_TICKS 20
 

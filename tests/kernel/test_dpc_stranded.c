@@ -1,6 +1,6 @@
 /*
  * test_dpc_stranded.c - no DPC is stranded on a queue whose drain loop is
- * finishing, even with no clock tick to rescue it (kernel/dpc_queue.c, "the
+ * finishing, even with no clock tick to rescue it (kernel/dpc/dpc_queue.c, "the
  * one invariant").
  *
  * The drain loop clears DpcRoutineActive and DpcInterruptRequested under
@@ -20,9 +20,9 @@
  */
 #include "test_dpc.h"
 #include "string.h"
-#include "kernel/clock.h"
-#include "kernel/console.h"
-#include "kernel/pcr.h"
+#include "kernel/irql/clock.h"
+#include "kernel/console/console.h"
+#include "kernel/smp/pcr.h"
 #include "arch/x86_64/apic.h"
 
 #define KT_STRANDED_TARGET  1

@@ -10,7 +10,7 @@
  * stalled would pass unseen behind the totals.
  */
 #include "test_dpc.h"
-#include "kernel/console.h"
+#include "kernel/console/console.h"
 
 #define KT_STRESS_DPCS      24
 #define KT_STRESS_ROUNDS    400

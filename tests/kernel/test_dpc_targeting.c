@@ -2,7 +2,7 @@
  * test_dpc_targeting.c - DPCs aimed at other CPUs: they run there, the
  * importance decides whether that CPU is interrupted at once or at its next
  * tick, and KeFlushQueuedDpcs waits for queued and running ones
- * (kernel/dpc_queue.c, kernel/dpc.c).
+ * (kernel/dpc/dpc_queue.c, kernel/dpc/dpc.c).
  */
 #include "test_dpc.h"
 

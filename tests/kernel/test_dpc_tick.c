@@ -2,7 +2,7 @@
  * test_dpc_tick.c - the clock tick's share of the DPC queues: the defaults,
  * and MaximumDpcQueueDepth shrinking by one when a tick has to start a
  * queue that was left waiting, growing back after AdjustDpcThreshold quiet
- * ticks (kernel/dpc_queue.c, KiDpcClockTick).
+ * ticks (kernel/dpc/dpc_queue.c, KiDpcClockTick).
  */
 #include "test_dpc.h"
 

@@ -1,6 +1,6 @@
 /*
  * test_exinterlocked.c - the lock-guarded interlocked helpers and their
- * lock-free macro cousins (kernel/exinterlocked.c): WDK return values, list
+ * lock-free macro cousins (kernel/locks/exinterlocked.c): WDK return values, list
  * contents, IRQL unchanged at any level, RFLAGS.IF as found, and the lock
  * free afterwards.
  */

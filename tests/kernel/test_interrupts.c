@@ -2,17 +2,17 @@
  * test_interrupts.c - device interrupts: IoConnectInterrupt's contract, an
  * ISR fired by IPI at its device vector (level, processor, context, lock),
  * shared vectors, IoDisconnectInterrupt, the I/O APIC entries, and COM1's
- * real receive interrupt through the I/O APIC (kernel/iointerrupt.c,
- * arch/x86_64/ioapic.c, kernel/serial_input.c, docs/interrupts.md).
+ * real receive interrupt through the I/O APIC (kernel/io/iointerrupt.c,
+ * arch/x86_64/ioapic.c, kernel/io/serial_input.c, docs/interrupts.md).
  */
 #include "wdm.h"
 #include "ktest.h"
 #include "string.h"
-#include "kernel/acpi.h"
-#include "kernel/iointerrupt.h"
-#include "kernel/pcr.h"
-#include "kernel/serial_input.h"
-#include "kernel/vectors.h"
+#include "kernel/acpi/acpi.h"
+#include "kernel/io/iointerrupt.h"
+#include "kernel/smp/pcr.h"
+#include "kernel/io/serial_input.h"
+#include "kernel/irql/vectors.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/ioapic.h"

@@ -2,16 +2,16 @@
  * test_intspinlock.c - interrupt spin locks: KeAcquireInterruptSpinLock,
  * KeReleaseInterruptSpinLock and KeSynchronizeExecution keep the ISR out,
  * on this CPU by IRQL and on the others by the lock, and the ISR and a
- * SynchCritSection never overlap (kernel/intspinlock.c,
- * kernel/iointerrupt.c, docs/interrupts.md).
+ * SynchCritSection never overlap (kernel/locks/intspinlock.c,
+ * kernel/io/iointerrupt.c, docs/interrupts.md).
  */
 #include "wdm.h"
 #include "ktest.h"
 #include "string.h"
-#include "kernel/console.h"
-#include "kernel/iointerrupt.h"
-#include "kernel/pcr.h"
-#include "kernel/vectors.h"
+#include "kernel/console/console.h"
+#include "kernel/io/iointerrupt.h"
+#include "kernel/smp/pcr.h"
+#include "kernel/irql/vectors.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
 

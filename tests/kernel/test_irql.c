@@ -1,15 +1,15 @@
 /*
  * test_irql.c - IRQL is CR8 and CR8 masks in hardware: at IRQL L an
  * interrupt of class L waits in the IRR, one of a higher class nests, and
- * lowering below L delivers it at once (kernel/irql.c, kernel/interrupt.c,
+ * lowering below L delivers it at once (kernel/irql/irql.c, kernel/irql/interrupt.c,
  * docs/irql.md).  Every level 1..15 gets a self-IPI source of its own class.
  */
 #include "wdm.h"
 #include "ktest.h"
-#include "kernel/interrupt.h"
-#include "kernel/ipi.h"
-#include "kernel/pcr.h"
-#include "kernel/vectors.h"
+#include "kernel/irql/interrupt.h"
+#include "kernel/irql/ipi.h"
+#include "kernel/smp/pcr.h"
+#include "kernel/irql/vectors.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
 

@@ -9,9 +9,9 @@
  */
 #include "wdm.h"
 #include "ktest.h"
-#include "kernel/interrupt.h"
-#include "kernel/spinlock_check.h"
-#include "kernel/vectors.h"
+#include "kernel/irql/interrupt.h"
+#include "kernel/locks/spinlock_check.h"
+#include "kernel/irql/vectors.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
 
@@ -74,7 +74,7 @@ static VOID keeps_lock_handler(PKTRAP_FRAME TrapFrame, PVOID Context)
     KeAcquireSpinLockAtDpcLevel(&KtKeptLock);
 }
 
-/* A bare handler (kernel/interrupt.h), not an ISR: the common interrupt
+/* A bare handler (kernel/irql/interrupt.h), not an ISR: the common interrupt
  * path's own check. */
 KTEST_BUGCHECK(lock_kept_by_interrupt_handler, DRIVER_VERIFIER_DETECTED_VIOLATION)
 {

@@ -1,12 +1,12 @@
 /*
  * test_options.c - bad command-line input gets a clear message and changes
- * nothing (kernel/options.c, the race= seed in kernel/race.c).
+ * nothing (kernel/options.c, the race= seed in kernel/debug/race.c).
  */
 #include "wdm.h"
 #include "ktest.h"
 #include "string.h"
 #include "kernel/options.h"
-#include "kernel/race.h"
+#include "kernel/debug/race.h"
 
 /* An unknown option and a word too long to keep whole are both reported
  * (on the console) and counted; neither is applied. */

@@ -1,12 +1,12 @@
 /*
  * test_queuedlock.c - in-stack and numbered queued spin locks
- * (kernel/queuedlock.c, arch/x86_64/queuedlock.S): the exact visible states
+ * (kernel/locks/queuedlock.c, arch/x86_64/queuedlock.S): the exact visible states
  * of the lock word and the queue entries (docs/spinlocks.md), the IRQL of
  * every form, try-acquire, the I/O cancel lock, and first-come first-served
  * hand-off between CPUs.
  */
 #include "kt_spinlock.h"
-#include "kernel/console.h"
+#include "kernel/console/console.h"
 
 #define STATE(lock, bits) ((PKSPIN_LOCK)((ULONG_PTR)(lock) | (bits)))
 #define UNTOUCHED 0x5A

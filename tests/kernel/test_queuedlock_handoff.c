@@ -1,6 +1,6 @@
 /*
  * test_queuedlock_handoff.c - the MCS hand-off windows of the queued spin
- * locks (kernel/queuedlock.c, arch/x86_64/queuedlock.S), hit as often as
+ * locks (kernel/locks/queuedlock.c, arch/x86_64/queuedlock.S), hit as often as
  * possible: every CPU takes the lock for an empty critical section, again
  * and again, with a pseudo-random pause outside, so that arrivals land at
  * every moment of the holder's release.  Two windows are a few
@@ -22,7 +22,7 @@
  * minimum of sections (KT_PROGRESS in kt_spinlock.h).
  */
 #include "kt_spinlock.h"
-#include "kernel/console.h"
+#include "kernel/console/console.h"
 
 #define HANDOFF_BUDGET      60000   /* sections in all, shared among the CPUs */
 #define HANDOFF_SOFT_MS     300

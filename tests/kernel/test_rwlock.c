@@ -1,5 +1,5 @@
 /*
- * test_rwlock.c - reader/writer spin locks (kernel/rwlock.c,
+ * test_rwlock.c - reader/writer spin locks (kernel/locks/rwlock.c,
  * arch/x86_64/rwlock.S): the word's encoding (bit 31 writer, bits 0..30
  * readers) through every routine, IRQL, try and convert; then readers
  * together on two CPUs, and a waiting writer holding off new readers, the

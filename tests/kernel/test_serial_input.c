@@ -1,6 +1,6 @@
 /*
  * test_serial_input.c - what is typed before COM1's receive interrupt is
- * connected is not lost (kernel/serial_input.c): `make run` users type (or
+ * connected is not lost (kernel/io/serial_input.c): `make run` users type (or
  * pipe) before "Boot complete", and the UART keeps those bytes in its FIFO
  * until the driver starts.  (Bytes sent while the firmware and GRUB run are
  * theirs: the console's FIFO reset at the kernel's first line ends them.)
@@ -8,7 +8,7 @@
 #include "wdm.h"
 #include "ktest.h"
 #include "string.h"
-#include "kernel/serial_input.h"
+#include "kernel/io/serial_input.h"
 #include "arch/x86_64/ioapic.h"
 
 #define WAIT_US 2000000                 /* generous: 8 vCPUs share 2 host cores */

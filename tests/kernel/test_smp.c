@@ -1,14 +1,14 @@
 /*
  * test_smp.c - every vCPU comes online with its own identity, runs code, and
- * receives exactly the IPIs sent to it (kernel/smp.c, kernel/ipi.c).
+ * receives exactly the IPIs sent to it (kernel/smp/smp.c, kernel/irql/ipi.c).
  */
 #include "wdm.h"
 #include "ktest.h"
 #include "kernel/boot_info.h"
-#include "kernel/ipi.h"
+#include "kernel/irql/ipi.h"
 #include "kernel/options.h"
-#include "kernel/pcr.h"
-#include "kernel/smp.h"
+#include "kernel/smp/pcr.h"
+#include "kernel/smp/smp.h"
 #include "arch/x86_64/cpu.h"
 
 #define IPI_WAIT_US 2000000             /* generous: 8 vCPUs share 2 host cores */

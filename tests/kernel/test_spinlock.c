@@ -1,5 +1,5 @@
 /*
- * test_spinlock.c - executive spin locks (kernel/spinlock.c,
+ * test_spinlock.c - executive spin locks (kernel/locks/spinlock.c,
  * arch/x86_64/spinlock.S): for each routine, the lock word, the IRQL and
  * RFLAGS.IF before, while held and after, and the return values; then
  * try-acquire against a holder on another CPU.

@@ -1,7 +1,7 @@
 /*
  * test_spinlock_misuse.c - every check of the checked build's spin lock
  * verifier fires with its bug check code and parameters
- * (kernel/spinlock_check.c; the table is in docs/spinlocks.md).  Each test
+ * (kernel/locks/spinlock_check.c; the table is in docs/spinlocks.md).  Each test
  * ends the machine, so the runner boots each one alone.  The free build has
  * none of these checks, and none of these tests.
  *

@@ -43,8 +43,8 @@
  */
 #include "kt_spinlock.h"
 #include "string.h"
-#include "kernel/console.h"
-#include "kernel/vectors.h"
+#include "kernel/console/console.h"
+#include "kernel/irql/vectors.h"
 #include "arch/x86_64/apic.h"
 
 #define BUDGET          12000   /* PASSIVE_LEVEL iterations in all, shared among the CPUs */

@@ -12,7 +12,7 @@
  * done.
  */
 #include "kt_spinlock.h"
-#include "kernel/console.h"
+#include "kernel/console/console.h"
 
 #define BUDGET          40000   /* iterations in all, shared among the CPUs */
 #define DEADLINE_MS     250     /* the soft deadline */

@@ -1,13 +1,13 @@
 /*
  * test_stack_overflow.c - a kernel stack that runs off its bottom hits the
- * unmapped guard page below it (kernel/stackguard.c): the #PF cannot push
+ * unmapped guard page below it (kernel/smp/stackguard.c): the #PF cannot push
  * its frame, the CPU takes a #DF on its IST stack, and the STOP screen is
  * 0x7F UNEXPECTED_KERNEL_MODE_TRAP (8, 0, RIP, 0) plus a line naming the
  * stack and its guard page.  Both builds.
  */
 #include "wdm.h"
 #include "ktest.h"
-#include "kernel/stackguard.h"
+#include "kernel/smp/stackguard.h"
 
 #define KT_DOUBLE_FAULT KT_P(8), KT_P(0), KT_ANY, KT_P(0)
 

@@ -1,0 +1,323 @@
+/*
+ * dpc_queue.c - the per-CPU DPC queues: insert, remove, the drain loop run
+ * by the DISPATCH_LEVEL software interrupt (vector 0x2F), and the clock
+ * tick's share (thresholds, DPCs left for the tick).  docs/dpc.md.
+ *
+ * Each CPU's KPRCB holds a KDPC_DATA: a list of KDPCs, its lock, its depth.
+ * KeInsertQueueDpc puts a DPC on the queue of the CPU it names (or the
+ * current one), at the head for HighImportance, else at the tail, and then
+ * asks that CPU for a DISPATCH_LEVEL software interrupt if the importance
+ * table says so (WDK: Organization of DPC Queues) and none is already on its
+ * way.  That CPU takes the interrupt once its IRQL drops below
+ * DISPATCH_LEVEL, moves to its DPC stack and runs the queue dry, one DPC at
+ * a time, each with interrupts enabled (docs/dpc.md, "The drain loop").
+ *
+ * The one invariant that keeps a DPC from being stranded: a CPU's queue is
+ * never non-empty with DpcRoutineActive and DpcInterruptRequested both clear
+ * unless every DPC on it was allowed to wait for the tick.  Inserters read
+ * the flags under the queue lock; the drain loop clears them only under the
+ * lock after finding the queue empty; the tick sets DpcInterruptRequested
+ * for whatever was left waiting.
+ */
+#include "wdm.h"
+#include "kernel/debug/race.h"
+#include "kernel/dpc/dpc.h"
+#include "kernel/debug/bugcheck.h"
+#include "kernel/irql/interrupt.h"
+#include "kernel/smp/smp.h"
+#include "kernel/locks/spinlock_check.h"
+#include "kernel/smp/stackguard.h"
+#include "kernel/irql/vectors.h"
+#include "arch/x86_64/callstack.h"
+#include "arch/x86_64/cpu.h"
+
+#define KI_DPC_STACK_SIZE   16384
+#define KI_NULL_PAGE_END    0xFFF       /* page 0 is never mapped (docs/boot.md) */
+
+/* IRQL_UNEXPECTED_VALUE's "Unique" for a DPC routine that returned at the
+ * wrong IRQL (the WDK uses 0-3 and 0xFE; 3 is an ISR, kernel/irql/interrupt.c). */
+#define KI_IRQL_UNIQUE_DPC  4
+
+C_ASSERT(MAXIMUM_PROCESSORS == 64);     /* wdm/dpc.h's KDPC.Number encoding */
+
+/* Each with an unmapped guard page below it (kernel/smp/stackguard.h). */
+static KI_GUARDED_STACK(KI_DPC_STACK_SIZE) KiDpcStacks[MAXIMUM_PROCESSORS];
+
+PVOID KiDpcStackGuard(ULONG Number)
+{
+    return KiDpcStacks[Number].Guard;
+}
+
+/*
+ * KDPC_DATA.DpcLock: a test-and-test-and-set lock on one word.  Taken with
+ * interrupts disabled (cli) at any IRQL, and never held across a DPC
+ * routine: the same CPU also takes it from its 0x2F handler, its clock tick
+ * and any ISR that inserts a DPC, and an interrupt arriving while this CPU
+ * held it would spin forever.  It protects the list and the links of the
+ * DPCs on it, DpcQueueDepth and DpcCount, each queued DPC's DpcData while it
+ * points here, the setting of DpcInterruptRequested by an inserter and the
+ * clearing of both flags by the drain loop.
+ */
+static void dpc_lock(PKDPC_DATA Queue)
+{
+    while (__atomic_exchange_n(&Queue->DpcLock, 1, __ATOMIC_ACQUIRE))  /* xchg: locked by itself */
+        while (__atomic_load_n(&Queue->DpcLock, __ATOMIC_RELAXED))    /* spin reading, not writing */
+            cpu_relax();                                             /* pause */
+}
+
+static void dpc_unlock(PKDPC_DATA Queue)
+{
+    /* A plain mov: x86 keeps it after every access made under the lock. */
+    __atomic_store_n(&Queue->DpcLock, 0, __ATOMIC_RELEASE);
+}
+
+BOOLEAN KiDpcRequestNow(KDPC_IMPORTANCE Importance, BOOLEAN OnCurrentCpu, ULONG Depth,
+                        ULONG MaximumDepth, ULONG RequestRate, ULONG MinimumRate)
+{
+    if (Depth > MaximumDepth)
+        return TRUE;                    /* any importance, any CPU: the queue is too deep */
+    if (OnCurrentCpu)
+        return Importance != LowImportance || RequestRate < MinimumRate;
+    return Importance == HighImportance || Importance == MediumHighImportance;
+}
+
+/* The KPRCB whose queue Dpc goes on; bad numbers are a bug check. */
+static PKPRCB target_of(PRKDPC Dpc)
+{
+    ULONG number = Dpc->Number;
+
+    if (number == 0)
+        return KeGetCurrentPrcb();
+    if (number < MAXIMUM_PROCESSORS || number - MAXIMUM_PROCESSORS >= KiActiveProcessorCount())
+        /* WDK: Bug Check 0xC7, P1 3: P2 the DPC, P3 its processor number
+         * (Number - MAXIMUM_PROCESSORS, negative for 1..63), P4 the CPU count. */
+        KeBugCheckEx(TIMER_OR_DPC_INVALID, 3, (ULONG_PTR)Dpc,
+                     (ULONG_PTR)((LONG_PTR)number - MAXIMUM_PROCESSORS), KiActiveProcessorCount());
+    return &KiProcessorBlock[number - MAXIMUM_PROCESSORS].Prcb;
+}
+
+BOOLEAN NTAPI KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2)
+{
+    if (Dpc->DeferredRoutine == NULL)
+        /* WDK: Bug Check 0xC7, P1 2: the routine (P2) lies in a range where
+         * no DPC routine may be (P3..P4): the null page. */
+        KeBugCheckEx(TIMER_OR_DPC_INVALID, 2, 0, 0, KI_NULL_PAGE_END);
+
+    ULONG64 flags = interrupts_save_disable();
+    PKPRCB target = target_of(Dpc);
+    PKDPC_DATA queue = &target->DpcData;
+    PVOID unqueued = NULL;
+    BOOLEAN inserted = FALSE, request = FALSE;
+
+    dpc_lock(queue);
+    KI_RACE_POINT("dpc.insert.locked");
+    /* lock cmpxchg: another CPU may be inserting this DPC on another queue. */
+    if (__atomic_compare_exchange_n(&Dpc->DpcData, &unqueued, queue, FALSE, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_RELAXED)) {
+        inserted = TRUE;
+        Dpc->SystemArgument1 = SystemArgument1;
+        Dpc->SystemArgument2 = SystemArgument2;
+        if (Dpc->Importance == HighImportance)
+            InsertHeadList(&queue->DpcListHead, &Dpc->DpcListEntry);
+        else
+            InsertTailList(&queue->DpcListHead, &Dpc->DpcListEntry);
+        queue->DpcQueueDepth++;
+        queue->DpcCount++;
+        if (KiDpcRequestNow((KDPC_IMPORTANCE)Dpc->Importance, target == KeGetCurrentPrcb(),
+                            queue->DpcQueueDepth, target->MaximumDpcQueueDepth,
+                            target->DpcRequestRate, target->MinimumDpcRate) &&
+            !target->DpcRoutineActive && !target->DpcInterruptRequested) {
+            target->DpcInterruptRequested = TRUE;   /* later inserters need not ask again */
+            request = TRUE;
+        }
+        KI_RACE_POINT("dpc.insert.queued");     /* on the list, flags decided */
+    }
+    dpc_unlock(queue);
+    KI_RACE_POINT("dpc.insert.unlocked");       /* the target may drain it before we ask */
+
+    /* To this CPU: a self-IPI that is pending before this returns, so at
+     * PASSIVE_LEVEL the DPC runs the moment popf below sets IF again. */
+    if (request)
+        KiRequestSoftwareInterruptOn(target->Number, DISPATCH_LEVEL);
+    restore_rflags(flags);
+    return inserted;
+}
+
+BOOLEAN NTAPI KeRemoveQueueDpc(PRKDPC Dpc)
+{
+    ULONG64 flags = interrupts_save_disable();
+    BOOLEAN removed = FALSE;
+    PKDPC_DATA queue;
+
+    /* DpcData may change under us (drained, then queued elsewhere): only a
+     * check under the lock of the queue it names counts. */
+    while (!removed && (queue = __atomic_load_n(&Dpc->DpcData, __ATOMIC_ACQUIRE)) != NULL) {
+        KI_RACE_POINT("dpc.remove.read_queue");     /* it may be drained and queued elsewhere */
+        dpc_lock(queue);
+        if (Dpc->DpcData == queue) {
+            RemoveEntryList(&Dpc->DpcListEntry);
+            queue->DpcQueueDepth--;
+            __atomic_store_n(&Dpc->DpcData, NULL, __ATOMIC_RELEASE);
+            removed = TRUE;
+        }
+        dpc_unlock(queue);
+    }
+    restore_rflags(flags);
+    return removed;
+}
+
+LOGICAL NTAPI KeIsExecutingDpc(VOID)
+{
+    return KeGetCurrentPrcb()->DpcRoutineActive;
+}
+
+BOOLEAN KiDpcQueueBusy(ULONG Number)
+{
+    PKPRCB prcb = &KiProcessorBlock[Number].Prcb;
+    ULONG64 flags = interrupts_save_disable();
+
+    dpc_lock(&prcb->DpcData);
+    BOOLEAN busy = prcb->DpcData.DpcQueueDepth != 0 || prcb->DpcRoutineActive;
+    dpc_unlock(&prcb->DpcData);
+    restore_rflags(flags);
+    return busy;
+}
+
+BOOLEAN KiIsOnDpcStack(VOID)
+{
+    UCHAR here;
+    PUCHAR top = KeGetCurrentPrcb()->DpcStack;
+
+    return &here < top && &here >= top - KI_DPC_STACK_SIZE;
+}
+
+/* A DPC routine must give back DISPATCH_LEVEL.  Checked build: WDK Bug
+ * Check 0xC8, P1 (found << 16) | (DISPATCH_LEVEL << 8) | 4, P2 the routine,
+ * P3 the KDPC, P4 its context.  Free build: put DISPATCH_LEVEL back, so the
+ * loop goes on at its own level and 0x2F cannot nest on the DPC stack. */
+static void check_returned_irql(PKDEFERRED_ROUTINE Routine, PKDPC Dpc, PVOID Context)
+{
+    KIRQL found = (KIRQL)__readcr8();
+
+    if (found == DISPATCH_LEVEL)
+        return;
+    if (DBG)
+        KeBugCheckEx(IRQL_UNEXPECTED_VALUE,
+                     ((ULONG_PTR)found << 16) | (DISPATCH_LEVEL << 8) | KI_IRQL_UNIQUE_DPC,
+                     (ULONG_PTR)Routine, (ULONG_PTR)Dpc, (ULONG_PTR)Context);
+    __writecr8(DISPATCH_LEVEL);
+}
+
+/* The drain loop (docs/dpc.md), on the DPC stack at DISPATCH_LEVEL. */
+static VOID retire_dpc_list(PVOID Context)
+{
+    PKPRCB prcb = Context;
+    PKDPC_DATA queue = &prcb->DpcData;
+
+    prcb->DpcRoutineActive = TRUE;
+    for (;;) {
+        cli();
+        dpc_lock(queue);
+        if (IsListEmpty(&queue->DpcListHead)) {
+            /* Cleared under the lock: an inserter that held it before us
+             * left its DPC on the list (not empty, then); one that takes it
+             * after us sees the flags clear and asks for a new interrupt. */
+            prcb->DpcRoutineActive = FALSE;
+            prcb->DpcInterruptRequested = FALSE;
+            KI_RACE_POINT("dpc.drain.found_empty");
+            dpc_unlock(queue);
+            KI_RACE_POINT("dpc.drain.idle");    /* an inserter now sees the flags clear */
+            sti();
+            return;
+        }
+        PKDPC dpc = CONTAINING_RECORD(RemoveHeadList(&queue->DpcListHead), KDPC, DpcListEntry);
+        PKDEFERRED_ROUTINE routine = dpc->DeferredRoutine;
+        PVOID context = dpc->DeferredContext;
+        PVOID argument1 = dpc->SystemArgument1;
+        PVOID argument2 = dpc->SystemArgument2;
+        queue->DpcQueueDepth--;
+        /* Unqueued before the call: the routine may queue itself again, and
+         * KeRemoveQueueDpc now says FALSE (it has started). */
+        __atomic_store_n(&dpc->DpcData, NULL, __ATOMIC_RELEASE);
+        KI_RACE_POINT("dpc.drain.dequeued");
+        dpc_unlock(queue);
+        sti();
+        KI_RACE_POINT("dpc.drain.calling");      /* it may be queued again already */
+
+        prcb->DpcRoutineStart = rdtsc();        /* the watchdog's single-DPC clock */
+        ULONG held = DBG ? KiHeldSpinLockCount() : 0;
+        routine(dpc, context, argument1, argument2);
+        /* A lock kept first (its raise would explain a wrong IRQL): else
+         * the next DPC, or the code below us, takes the blame. */
+        if (DBG)
+            KiCheckNoLockKept(held, (PVOID)routine);
+        check_returned_irql(routine, dpc, context);     /* dpc may be gone: a number only */
+    }
+}
+
+/* Vector 0x2F, at DISPATCH_LEVEL with interrupts enabled (kernel/irql/interrupt.c
+ * raised CR8 and sent the EOI).  Nesting here is impossible while a DPC
+ * keeps DISPATCH_LEVEL; should one lower it anyway (free build), the nested
+ * drain stays on the stack it is on. */
+static VOID dpc_interrupt(PKTRAP_FRAME TrapFrame, PVOID Context)
+{
+    PKPRCB prcb = KeGetCurrentPrcb();
+
+    UNREFERENCED_PARAMETER(TrapFrame);
+    UNREFERENCED_PARAMETER(Context);
+    if (KiIsOnDpcStack())
+        retire_dpc_list(prcb);
+    else
+        KiCallOnStack(retire_dpc_list, prcb, prcb->DpcStack);
+}
+
+/* Thresholds per tick (WDK: Organization of DPC Queues): the request rate
+ * is a running average of DPCs queued per tick; a queue left waiting gets
+ * its interrupt now, and the depth that forces one shrinks while DPCs come
+ * slowly, and grows back every AdjustDpcThreshold quiet ticks. */
+VOID KiDpcClockTick(PKTRAP_FRAME TrapFrame)
+{
+    PKPRCB prcb = KeGetCurrentPrcb();
+    PKDPC_DATA queue = &prcb->DpcData;
+    ULONG count = queue->DpcCount;
+    BOOLEAN request = FALSE;
+
+    prcb->DpcRequestRate = ((count - prcb->DpcLastCount) + prcb->DpcRequestRate) / 2;
+    prcb->DpcLastCount = count;
+
+    ULONG64 flags = interrupts_save_disable();
+    dpc_lock(queue);
+    KI_RACE_POINT("dpc.tick.locked");
+    if (queue->DpcQueueDepth != 0 && !prcb->DpcRoutineActive && !prcb->DpcInterruptRequested) {
+        prcb->DpcInterruptRequested = TRUE;
+        request = TRUE;
+    }
+    dpc_unlock(queue);
+    if (request) {
+        KiRequestSoftwareInterrupt(DISPATCH_LEVEL);     /* taken once the tick returns */
+        if (prcb->DpcRequestRate < KI_IDEAL_DPC_RATE && prcb->MaximumDpcQueueDepth > 1)
+            prcb->MaximumDpcQueueDepth--;
+    } else if (--prcb->AdjustDpcThreshold == 0) {
+        prcb->AdjustDpcThreshold = KI_ADJUST_DPC_THRESHOLD;
+        if (prcb->MaximumDpcQueueDepth < KI_DPC_QUEUE_DEPTH)
+            prcb->MaximumDpcQueueDepth++;
+    }
+    restore_rflags(flags);
+
+    KiDpcWatchdogTick(prcb, TrapFrame);
+}
+
+VOID KiInitializeDpcProcessor(VOID)
+{
+    PKPRCB prcb = KeGetCurrentPrcb();
+
+    InitializeListHead(&prcb->DpcData.DpcListHead);
+    prcb->MaximumDpcQueueDepth = KI_DPC_QUEUE_DEPTH;
+    prcb->MinimumDpcRate = KI_MINIMUM_DPC_RATE;
+    prcb->AdjustDpcThreshold = KI_ADJUST_DPC_THRESHOLD;
+    prcb->DpcStack = &KiDpcStacks[prcb->Number].Stack[KI_DPC_STACK_SIZE];
+    if (prcb->Number == 0) {
+        KiInitializeDpcWatchdog();
+        KiSetInterruptHandler(KI_VECTOR_DPC, dpc_interrupt, NULL);
+    }
+}

@@ -1,0 +1,100 @@
+/*
+ * pcr.h - per-processor state: the KPCR and its KPRCB, reached through GS.
+ *
+ * Each CPU's GS base (MSR 0xC0000101) holds the address of its own KPCR, whose
+ * first field points at itself, so `mov %gs:0, %rax` yields a plain pointer
+ * (NT's KeGetPcr()).  The fields are NT's names; the layout is ours (drivers
+ * never see it).  Fields used from assembly have their offsets asserted.
+ */
+#ifndef KERNEL_PCR_H
+#define KERNEL_PCR_H
+
+#include "ntdef.h"
+#include "kernel/locks/spinlock_check.h"     /* KSPIN_LOCK_QUEUE, KI_SPIN_LOCK_TRACE */
+
+#define MAXIMUM_PROCESSORS 64
+
+typedef struct _KPRCB {
+    ULONG Number;               /* processor number, 0 = boot CPU */
+    ULONG ApicId;               /* local APIC id, from the MADT / CPUID */
+    KIRQL DebuggerSavedIrql;    /* IRQL seen when a bug check froze this CPU */
+
+    /* Clock and IPIs (kernel/irql/clock.c, kernel/irql/ipi.c). */
+    volatile ULONG64 ClockTicks;        /* this CPU's clock interrupts */
+    volatile LONG IpiRequests;          /* KI_IPI_* bits; set by senders, taken by xchg */
+    volatile ULONG IpiPingCount;        /* KI_IPI_PING requests served (tests) */
+
+    /* Work for this CPU's idle loop, at PASSIVE_LEVEL (kernel/smp/smp.c). */
+    VOID (*volatile IdleRoutine)(PVOID Context);
+    PVOID IdleContext;
+
+    /* Spin locks (kernel/locks/queuedlock.c, kernel/locks/spinlock.c, kernel/locks/spinlock_check.h).
+     * LockQueue: this CPU's queue entry for each numbered queued lock, each
+     * pointing at its global lock word (KiInitializeLockQueues); used only
+     * by this CPU, at DISPATCH_LEVEL or above.  SpinLockTrace: the locks
+     * this CPU holds (checked build only; the free build never touches it). */
+    KSPIN_LOCK_QUEUE LockQueue[LockQueueMaximumLock];
+    KI_SPIN_LOCK_TRACE SpinLockTrace;
+
+    /* DPCs (kernel/dpc/dpc_queue.c, kernel/dpc/dpc_watchdog.c, docs/dpc.md).  DpcData
+     * is this CPU's queue; its DpcLock, taken with interrupts off, guards
+     * the list, the depth and the clearing of the two flags below.  The
+     * thresholds and counts after them belong to this CPU's clock tick. */
+    struct _KDPC_DATA {
+        LIST_ENTRY DpcListHead;
+        volatile LONG DpcLock;
+        volatile ULONG DpcQueueDepth;
+        volatile ULONG DpcCount;        /* DPCs ever queued here */
+    } DpcData;
+    volatile UCHAR DpcRoutineActive;    /* the drain loop is running */
+    volatile UCHAR DpcInterruptRequested; /* a 0x2F is on its way here */
+    ULONG MaximumDpcQueueDepth;
+    ULONG MinimumDpcRate;
+    ULONG DpcRequestRate;
+    ULONG DpcLastCount;
+    ULONG AdjustDpcThreshold;           /* ticks until MaximumDpcQueueDepth grows */
+    volatile ULONG64 DpcRoutineStart;   /* TSC when the running DPC routine was called */
+    ULONG64 DpcWatchdogStart;           /* TSC a tick before the stretch at >= DISPATCH_LEVEL was seen */
+    volatile ULONG DpcWatchdogCount;    /* that stretch in ticks (TSC time), 0 = none */
+    PVOID DpcStack;                     /* top of this CPU's DPC stack */
+
+    /* Race points (kernel/debug/race.c; RACE=1 builds, `race=` on): this CPU's
+     * generator, the waits it made, and a software-interrupt self-IPI held
+     * back by the APIC latency model.  This CPU's alone. */
+    ULONG64 RaceState;
+    ULONG64 RaceWaits;
+    ULONG RaceHeldVector;               /* 0: none held */
+    ULONG RaceHeldReads;                /* IRR reads until it is sent */
+} KPRCB, *PKPRCB;
+
+typedef struct _KPCR {
+    struct _KPCR *Self;         /* gs:0, this block */
+    struct _KPRCB *CurrentPrcb; /* gs:8, &Prcb */
+    KPRCB Prcb;
+} KPCR, *PKPCR;
+
+C_ASSERT(offsetof(KPCR, Self) == 0);
+C_ASSERT(offsetof(KPCR, CurrentPrcb) == 8);
+
+extern KPCR KiProcessorBlock[MAXIMUM_PROCESSORS];
+
+/* gs:0 holds the KPCR's own address: one load, no MSR read. */
+static inline PKPCR KeGetPcr(void)
+{
+    PKPCR pcr;
+    __asm__ volatile("mov %%gs:0, %0" : "=r"(pcr));
+    return pcr;
+}
+
+static inline PKPRCB KeGetCurrentPrcb(void)
+{
+    PKPRCB prcb;
+    __asm__ volatile("mov %%gs:8, %0" : "=r"(prcb));
+    return prcb;
+}
+
+/* Point this CPU's GS base at KiProcessorBlock[Number] and fill its self
+ * pointers (kernel/smp/pcr.c). */
+void KiInitializePcr(ULONG Number, ULONG ApicId);
+
+#endif
