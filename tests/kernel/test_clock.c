@@ -108,7 +108,8 @@ static ULONG_PTR NTAPI generic_call_worker(ULONG_PTR context)
 
     KtGenericCall.Calls[cpu]++;
     KtGenericCall.Irql[cpu] = KeGetCurrentIrql();
-    KtGenericCall.InterruptsOn += (read_rflags() & RFLAGS_IF) != 0;
+    if (read_rflags() & RFLAGS_IF)               /* every CPU at once: a locked add */
+        __atomic_fetch_add(&KtGenericCall.InterruptsOn, 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&KtGenericCall.Entered, 1, __ATOMIC_ACQ_REL);
     /* All CPUs enter together: a barrier precedes the worker, so nobody can
      * have finished before everyone has started. */
