@@ -7,7 +7,7 @@
 #                     FIRMWARE=uefi boots the same ISO under OVMF instead of the BIOS;
 #                     GUI=1 shows the screen in a QEMU window (docs/console.md)
 #   make test         host unit tests + every in-kernel test, checked and free,
-#                     and both again with race points on (RACE=1, 2 and 8 vCPUs)
+#                     and both again with race points on (RACE=1: checked at 8, free at 4 vCPUs)
 #   make test-big     the SMP tests on 32 vCPUs (part of make test)
 #   make test-uefi    the SMP and IRQL tests booted under OVMF (part of make test)
 #   make test-calibrate  the TSC against the HPET, the PM timer and the PIT (part of make test)

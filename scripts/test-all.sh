@@ -39,8 +39,8 @@ run_suite() {
 run_suite "host unit tests" test-host
 run_suite "checked kernel" test-kernel CHECKED=1
 run_suite "free kernel" test-kernel CHECKED=0
-run_suite "checked kernel, race points on" test-kernel CHECKED=1 RACE=1 TEST_SMP="2 8" NEG_SMP=
-run_suite "free kernel, race points on" test-kernel CHECKED=0 RACE=1 TEST_SMP="2 8" NEG_SMP=
+run_suite "checked kernel, race points on" test-kernel CHECKED=1 RACE=1 TEST_SMP=8 NEG_SMP=
+run_suite "free kernel, race points on" test-kernel CHECKED=0 RACE=1 TEST_SMP=4 NEG_SMP=
 run_suite "checked kernel on 32 vCPUs" test-big CHECKED=1
 run_suite "checked kernel under UEFI" test-uefi CHECKED=1
 for reference in hpet pmtimer pit; do
