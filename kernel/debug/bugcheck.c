@@ -132,9 +132,16 @@ static BOOLEAN frameless_return_address(PKTRAP_FRAME f, ULONG_PTR *ret)
  * RBP, [rbp + 8] the return address.  A return into KiTrapCommon means a
  * trap frame: show the interrupted instruction, then go on from its RBP.
  * Stop at a frame outside the kernel image, where every stack lives. */
-static void print_backtrace(ULONG_PTR rbp)
+static void print_frame(int *Number, ULONG_PTR Address, enum address_kind Kind)
 {
     char label[16];
+
+    ksnprintf(label, sizeof(label), "  #%-2d ", (*Number)++);
+    print_address(label, Address, Kind);
+}
+
+static void print_backtrace(ULONG_PTR rbp)
+{
     int i = 0;
 
     stop_print("Backtrace:\n");
@@ -142,8 +149,7 @@ static void print_backtrace(ULONG_PTR rbp)
         ULONG_PTR ret = ((ULONG_PTR *)rbp)[1];
         if (ret == 0)
             break;
-        ksnprintf(label, sizeof(label), "  #%-2d ", i++);
-        print_address(label, ret, RETURN_ADDRESS);
+        print_frame(&i, ret, RETURN_ADDRESS);
         if (ret != (ULONG_PTR)KiTrapCommonReturn) {
             rbp = ((ULONG_PTR *)rbp)[0];
             continue;
@@ -152,12 +158,9 @@ static void print_backtrace(ULONG_PTR rbp)
         ULONG_PTR caller;
         stop_print("  -- %s 0x%02llX --\n", f->Vector < 32 ? "exception" : "interrupt",
                    (unsigned long long)f->Vector);
-        ksnprintf(label, sizeof(label), "  #%-2d ", i++);
-        print_address(label, f->Rip, EXACT);
-        if (frameless_return_address(f, &caller)) {
-            ksnprintf(label, sizeof(label), "  #%-2d ", i++);
-            print_address(label, caller, RETURN_ADDRESS);
-        }
+        print_frame(&i, f->Rip, EXACT);
+        if (frameless_return_address(f, &caller))
+            print_frame(&i, caller, RETURN_ADDRESS);
         rbp = f->Rbp;
     }
 }

@@ -103,6 +103,20 @@ static void echo(const UCHAR *bytes, ULONG n)
         kprintf("%s", out);
 }
 
+/* Move one byte from the UART into the ring, or count it lost when the ring
+ * is full.  The ring's writer: the ISR, or the start before the connect. */
+static void take_received_byte(void)
+{
+    UCHAR c = inb(COM1 + UART_DATA);
+
+    if (KiSerial.Tail - KiSerial.Head < KI_SERIAL_RING_SIZE) {
+        KiSerial.Ring[KiSerial.Tail++ % KI_SERIAL_RING_SIZE] = c;
+        KiSerial.Received++;
+    } else {
+        KiSerial.Dropped++;
+    }
+}
+
 /* KSERVICE_ROUTINE, at SynchronizeIrql holding the interrupt spin lock:
  * drain the UART into the ring, queue the DPC, nothing else. */
 static BOOLEAN serial_isr(PKINTERRUPT Interrupt, PVOID ServiceContext)
@@ -119,13 +133,7 @@ static BOOLEAN serial_isr(PKINTERRUPT Interrupt, PVOID ServiceContext)
         case IIR_RX_AVAILABLE:
         case IIR_RX_TIMEOUT:
             while (inb(COM1 + UART_LSR) & LSR_DATA_READY) {
-                UCHAR c = inb(COM1 + UART_DATA);
-                if (KiSerial.Tail - KiSerial.Head < KI_SERIAL_RING_SIZE) {
-                    KiSerial.Ring[KiSerial.Tail++ % KI_SERIAL_RING_SIZE] = c;
-                    KiSerial.Received++;
-                } else {
-                    KiSerial.Dropped++;
-                }
+                take_received_byte();
                 fresh = TRUE;
             }
             break;
@@ -205,15 +213,8 @@ static VOID serial_dpc(PKDPC Dpc, PVOID DeferredContext, PVOID SystemArgument1,
  * not a reason to hang the boot. */
 static void keep_waiting_bytes(void)
 {
-    for (ULONG i = 0; i < 64 && (inb(COM1 + UART_LSR) & LSR_DATA_READY); i++) {
-        UCHAR c = inb(COM1 + UART_DATA);
-        if (KiSerial.Tail - KiSerial.Head < KI_SERIAL_RING_SIZE) {
-            KiSerial.Ring[KiSerial.Tail++ % KI_SERIAL_RING_SIZE] = c;
-            KiSerial.Received++;
-        } else {
-            KiSerial.Dropped++;
-        }
-    }
+    for (ULONG i = 0; i < 64 && (inb(COM1 + UART_LSR) & LSR_DATA_READY); i++)
+        take_received_byte();
 }
 
 NTSTATUS KiStartSerialInput(ULONG Processor, BOOLEAN Echo)
