@@ -114,6 +114,46 @@ FORCEINLINE LONG64 _InterlockedXor64(LONG64 volatile *Destination, LONG64 Value)
     return __atomic_fetch_xor(Destination, Value, __ATOMIC_SEQ_CST);
 }
 
+/* InterlockedAdd returns the new value (InterlockedExchangeAdd the old one). */
+FORCEINLINE LONG _InterlockedAdd(LONG volatile *Addend, LONG Value)
+{
+    return __atomic_add_fetch(Addend, Value, __ATOMIC_SEQ_CST);    /* lock xadd, then add */
+}
+
+FORCEINLINE LONG64 _InterlockedAdd64(LONG64 volatile *Addend, LONG64 Value)
+{
+    return __atomic_add_fetch(Addend, Value, __ATOMIC_SEQ_CST);
+}
+
+/* Set or clear bit Offset and return what it was (lock bts / lock btr). */
+FORCEINLINE BOOLEAN _interlockedbittestandset(LONG volatile *Base, LONG Offset)
+{
+    LONG mask = (LONG)(1u << (Offset & 31));
+
+    return (__atomic_fetch_or(&Base[Offset >> 5], mask, __ATOMIC_SEQ_CST) & mask) != 0;
+}
+
+FORCEINLINE BOOLEAN _interlockedbittestandreset(LONG volatile *Base, LONG Offset)
+{
+    LONG mask = (LONG)(1u << (Offset & 31));
+
+    return (__atomic_fetch_and(&Base[Offset >> 5], ~mask, __ATOMIC_SEQ_CST) & mask) != 0;
+}
+
+FORCEINLINE BOOLEAN _interlockedbittestandset64(LONG64 volatile *Base, LONG64 Offset)
+{
+    LONG64 mask = (LONG64)(1ull << (Offset & 63));
+
+    return (__atomic_fetch_or(&Base[Offset >> 6], mask, __ATOMIC_SEQ_CST) & mask) != 0;
+}
+
+FORCEINLINE BOOLEAN _interlockedbittestandreset64(LONG64 volatile *Base, LONG64 Offset)
+{
+    LONG64 mask = (LONG64)(1ull << (Offset & 63));
+
+    return (__atomic_fetch_and(&Base[Offset >> 6], ~mask, __ATOMIC_SEQ_CST) & mask) != 0;
+}
+
 /* ---- Pointers ----------------------------------------------------------- */
 
 FORCEINLINE PVOID _InterlockedExchangePointer(PVOID volatile *Target, PVOID Value)
@@ -146,6 +186,12 @@ FORCEINLINE PVOID _InterlockedCompareExchangePointer(PVOID volatile *Destination
 #define InterlockedOr64 _InterlockedOr64
 #define InterlockedAnd64 _InterlockedAnd64
 #define InterlockedXor64 _InterlockedXor64
+#define InterlockedAdd _InterlockedAdd
+#define InterlockedAdd64 _InterlockedAdd64
+#define InterlockedBitTestAndSet _interlockedbittestandset
+#define InterlockedBitTestAndReset _interlockedbittestandreset
+#define InterlockedBitTestAndSet64 _interlockedbittestandset64
+#define InterlockedBitTestAndReset64 _interlockedbittestandreset64
 #define InterlockedExchangePointer _InterlockedExchangePointer
 #define InterlockedCompareExchangePointer _InterlockedCompareExchangePointer
 
@@ -165,6 +211,12 @@ FORCEINLINE VOID KeMemoryBarrierWithoutFence(VOID)
 {
     __asm__ volatile("" : : : "memory");
 }
+
+/* The same under the names WDK code also uses (winnt.h / wdm.h on x64). */
+#define MemoryBarrier() KeMemoryBarrier()
+#define _ReadWriteBarrier() KeMemoryBarrierWithoutFence()
+/* A spin-wait loop's hint: pause (SDM Vol. 2B, PAUSE). */
+#define YieldProcessor() __asm__ volatile("pause" : : : "memory")
 
 /* ---- Plain, acquire and release accesses -------------------------------- */
 

@@ -46,6 +46,21 @@ KTEST(wdk_interlocked_return_values)
     KT_EXPECT_EQ(InterlockedXor64(&q, 1), (1ll << 50) + 3);
     KT_EXPECT_EQ(q, (1ll << 50) + 2);
 
+    KT_EXPECT_EQ(InterlockedAdd(&l, 3), 0xE8);          /* Add: the new value */
+    KT_EXPECT_EQ(InterlockedAdd64(&q, -2), 1ll << 50);
+
+    LONG bits[2] = { 0, 0 };
+    LONG64 bits64[2] = { 0, 0 };
+    KT_EXPECT_EQ(InterlockedBitTestAndSet(bits, 33), FALSE);   /* was clear */
+    KT_EXPECT_EQ(bits[1], 2);
+    KT_EXPECT_EQ(InterlockedBitTestAndSet(bits, 33), TRUE);
+    KT_EXPECT_EQ(InterlockedBitTestAndReset(bits, 33), TRUE);
+    KT_EXPECT_EQ(bits[1], 0);
+    KT_EXPECT_EQ(InterlockedBitTestAndSet64(bits64, 127), FALSE);
+    KT_EXPECT_EQ((ULONG64)bits64[1], 1ull << 63);
+    KT_EXPECT_EQ(InterlockedBitTestAndReset64(bits64, 127), TRUE);
+    KT_EXPECT_EQ(bits64[1], 0);
+
     KT_EXPECT_EQ(InterlockedExchangePointer(&p, &a), NULL);
     KT_EXPECT_EQ(InterlockedCompareExchangePointer(&p, &b, NULL), &a);   /* no match */
     KT_EXPECT_EQ(InterlockedCompareExchangePointer(&p, &b, &a), &a);
@@ -157,6 +172,9 @@ KTEST(wdk_read_write_families)
     WritePointerNoFence(&p, NULL);
     KT_EXPECT_EQ(ReadPointerNoFence(&p), NULL);
     KeMemoryBarrierWithoutFence();
+    MemoryBarrier();
+    _ReadWriteBarrier();
+    YieldProcessor();
 }
 
 KTEST(wdk_types_and_large_integer)
