@@ -14,7 +14,8 @@
  * Classes: a lock passed to KeInitializeSpinLock is classed by the place
  * that initialised it (a thousand objects initialised by one line are one
  * class); any other lock (a static, zero by C's rules; a numbered queued
- * lock; an EX_SPIN_LOCK; an interrupt object's lock) is its own class.
+ * lock; an EX_SPIN_LOCK) is its own class; an interrupt object's own lock is
+ * classed by its ISR (IoConnectInterrupt), so a reused object is a new class.
  * `lockorder=address` makes every lock its own class.
  *
  * IRQL: a class taken by an interrupt handler of IRQL I and held anywhere at
@@ -207,13 +208,14 @@ static void print_site(ULONG_PTR Site)
 static void print_class(USHORT C)
 {
     const KI_LOCK_CLASS *k = &Classes[C];
+    ULONG_PTR offset;
+    /* The key is a return address inside the initialising function, or an
+     * interrupt object's ISR itself: the function containing it either way. */
+    const char *name = KiLookupSymbol(KI_LOCK_ORDER_KEY_ADDRESS(k->Key), &offset);
 
     kprintf("%s lock %p", KindNames[k->Kind], k->Lock);
-    if (k->Key != (ULONG_PTR)k->Lock) {
-        kprintf(" (class: initialised at ");
-        print_site(k->Key);
-        kprintf(")");
-    }
+    if (k->Key != (ULONG_PTR)k->Lock)
+        kprintf(" (class: initialised by %s)", name ? name : "?");
 }
 
 static void print_edge(USHORT E)
@@ -414,7 +416,7 @@ VOID KiLockOrderDumpGraph(VOID)
 {
     ULONG64 flags = graph_lock();
 
-    kprintf("lockorder: %u classes, %u edges%s\n", ClassCount, EdgeCount,
+    kprintf("lockorder: %u classes, %u edges, %u initialised locks%s\n", ClassCount, EdgeCount, InitCount,
             Enabled ? "" : " (off)");
     for (ULONG e = 0; e < EdgeCount; e++)
         print_edge((USHORT)e);

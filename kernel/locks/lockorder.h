@@ -26,6 +26,11 @@
 VOID KiLockOrderAcquire(PVOID Lock, UCHAR Kind, ULONG_PTR Caller);
 /* KeInitializeSpinLock: a lock is classed by the place that initialised it. */
 VOID KiLockOrderInitialize(PVOID Lock, ULONG_PTR Caller);
+/* IoConnectInterrupt: an interrupt object's own lock is classed by its ISR
+ * and SynchronizeIrql (one ISR connected at two levels is two classes: their
+ * IRQLs must not mix); the level sits above every kernel address. */
+#define KI_LOCK_ORDER_ISR_KEY(Isr, Irql) ((ULONG_PTR)(Isr) | ((ULONG_PTR)(Irql) << 56))
+#define KI_LOCK_ORDER_KEY_ADDRESS(Key) ((Key) & (((ULONG_PTR)1 << 56) - 1))
 
 /* Around an interrupt (kernel/irql/interrupt.c): locks the interrupted code
  * holds give no order to the handler's; Irql is the vector's. */
