@@ -8,8 +8,9 @@
  * it waits, which lock it takes; the locks this CPU already holds are its
  * KI_SPIN_LOCK_TRACE records (kernel/locks/spinlock_check.h).  Holding A
  * while taking B adds the edge A -> B between their *classes*; an edge that
- * closes a cycle is a deadlock in waiting: 0xC4 / 0x1001 on the spot, after
- * a report that names every edge of the cycle.
+ * closes a cycle is a deadlock in waiting: 0xC4 / 0x1001 on the spot; a
+ * bug check callback prints the report, every edge of the cycle, after the
+ * STOP line (on the blue screen too).
  *
  * Classes: a lock passed to KeInitializeSpinLock is classed by the place
  * that initialised it (a thousand objects initialised by one line are one
@@ -39,6 +40,8 @@
 #include "kernel/locks/lockorder.h"
 #include "kernel/console/console.h"
 #include "kernel/debug/symbols.h"
+#include "kernel/debug/bugcheck.h"
+#include "printf.h"
 #include "arch/x86_64/cpu.h"
 
 #if DBG
@@ -65,6 +68,7 @@ typedef struct _KI_LOCK_EDGE {
     UCHAR FromKind, ToKind;
     UCHAR Cpu;
     KIRQL FromIrql, ToIrql;     /* IRQL each was taken at */
+    PVOID FromLock, ToLock;     /* the locks themselves, for the report */
     ULONG_PTR FromSite, ToSite; /* where each was taken (return addresses) */
 } KI_LOCK_EDGE;
 
@@ -193,19 +197,40 @@ static const char *const KindNames[] = {
     "reader/writer (exclusive)", "interrupt",
 };
 
+/* Every line the validator prints, whole.  A report is printed by a bug
+ * check callback, after the STOP line and on the blue screen, where the
+ * console lock may be held by a frozen CPU for ever: then without it. */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    char line[200];
+    va_list ap;
+
+    va_start(ap, fmt);
+    kvsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (KiBugCheckInProgress())
+        KiConsoleWriteUnlocked(line);
+    else
+        kprintf("%s", line);
+}
+
 /* A return address as "name+0xoffset" (the call is the byte before it). */
-static void print_site(ULONG_PTR Site)
+static const char *site_text(char *Buffer, ULONG Size, ULONG_PTR Site)
 {
     ULONG_PTR offset;
     const char *name = Site ? KiLookupSymbol(Site - 1, &offset) : NULL;
 
     if (name)
-        kprintf("%s+0x%llx", name, (unsigned long long)offset + 1);
+        ksnprintf(Buffer, Size, "%s+0x%llx", name, (unsigned long long)offset + 1);
     else
-        kprintf("0x%llx", (unsigned long long)Site);
+        ksnprintf(Buffer, Size, "0x%llx", (unsigned long long)Site);
+    return Buffer;
 }
 
-static void print_class(USHORT C)
+/* "executive lock 0x... (class: initialised by f)": the lock itself, and
+ * its class when that is not the lock alone. */
+static const char *lock_text(char *Buffer, ULONG Size, PVOID Lock, UCHAR Kind, USHORT C)
 {
     const KI_LOCK_CLASS *k = &Classes[C];
     ULONG_PTR offset;
@@ -213,24 +238,80 @@ static void print_class(USHORT C)
      * interrupt object's ISR itself: the function containing it either way. */
     const char *name = KiLookupSymbol(KI_LOCK_ORDER_KEY_ADDRESS(k->Key), &offset);
 
-    kprintf("%s lock %p", KindNames[k->Kind], k->Lock);
-    if (k->Key != (ULONG_PTR)k->Lock)
-        kprintf(" (class: initialised by %s)", name ? name : "?");
+    if (k->Key == (ULONG_PTR)Lock)
+        ksnprintf(Buffer, Size, "%s lock %p", KindNames[Kind], Lock);
+    else
+        ksnprintf(Buffer, Size, "%s lock %p (class: initialised by %s)", KindNames[Kind], Lock,
+                  name ? name : "?");
+    return Buffer;
 }
 
-static void print_edge(USHORT E)
+static void print_edge(const KI_LOCK_EDGE *E)
 {
-    const KI_LOCK_EDGE *e = &Edges[E];
+    char lock[120], site[80];
 
-    kprintf("  held ");
-    print_class(e->From);
-    kprintf("\n    taken %s at IRQL %u at ", KindNames[e->FromKind], e->FromIrql);
-    print_site(e->FromSite);
-    kprintf("\n  then took ");
-    print_class(e->To);
-    kprintf("\n    %s at IRQL %u at ", KindNames[e->ToKind], e->ToIrql);
-    print_site(e->ToSite);
-    kprintf(", CPU %u\n", e->Cpu);
+    say("  CPU %u held %s\n", E->Cpu, lock_text(lock, sizeof(lock), E->FromLock, E->FromKind, E->From));
+    say("    taken at IRQL %u at %s\n", E->FromIrql, site_text(site, sizeof(site), E->FromSite));
+    say("  then took %s\n", lock_text(lock, sizeof(lock), E->ToLock, E->ToKind, E->To));
+    say("    at IRQL %u at %s\n", E->ToIrql, site_text(site, sizeof(site), E->ToSite));
+}
+
+/* The one report of a boot, kept for the bug check callback that prints it. */
+static struct {
+    ULONG_PTR Subcode;          /* KI_VERIFIER_* */
+    KI_LOCK_EDGE New;           /* 0x1001: the order that closed the cycle ... */
+    ULONG PathLength;
+    USHORT Path[KI_LOCK_ORDER_CLASSES];    /* ... and the earlier edges, last first */
+    USHORT Class;               /* 0x6004: the class */
+    ULONG Cpu;
+} Report;
+static KBUGCHECK_CALLBACK_RECORD ReportRecord;
+
+static void print_cycle(void)
+{
+    say("lockorder: possible deadlock: a lock order that closes a cycle\n");
+    say("this order, now:\n");
+    print_edge(&Report.New);
+    say("the opposite order, learned earlier:\n");
+    for (ULONG n = Report.PathLength; n; n--)
+        print_edge(&Edges[Report.Path[n - 1]]);
+    say("CPUs each in one of these orders at once would wait for each other for ever\n");
+}
+
+static void print_irql_inversion(void)
+{
+    const KI_LOCK_CLASS *k = &Classes[Report.Class];
+    char lock[120], site[80];
+
+    say("lockorder: a lock an interrupt takes is held where that interrupt can arrive\n");
+    say("  %s\n", lock_text(lock, sizeof(lock), k->Lock, k->Kind, Report.Class));
+    say("  taken by an interrupt of IRQL %u at %s\n", k->MaxInterruptIrql,
+        site_text(site, sizeof(site), k->InterruptSite));
+    say("  held at IRQL %u at %s\n", k->MinHoldIrql, site_text(site, sizeof(site), k->MinHoldSite));
+    say("the interrupt can arrive on the CPU that holds it there and spin on it for ever "
+        "(found on CPU %u)\n", Report.Cpu);
+}
+
+static VOID NTAPI print_report(PVOID Buffer, ULONG Length)
+{
+    UNREFERENCED_PARAMETER(Buffer);
+    UNREFERENCED_PARAMETER(Length);
+    if (Report.Subcode == KI_VERIFIER_DEADLOCK_DETECTED)
+        print_cycle();
+    else
+        print_irql_inversion();
+}
+
+/* Under GraphLock, Report filled: stop learning (no other CPU may report or
+ * change what this one prints), have the report printed after the STOP
+ * line, and bug-check. */
+DECLSPEC_NORETURN static void stop(ULONG64 Flags, PVOID Lock, ULONG_PTR P3, ULONG_PTR Caller)
+{
+    Enabled = FALSE;
+    graph_unlock(Flags);
+    KeInitializeCallbackRecord(&ReportRecord);
+    KeRegisterBugCheckCallback(&ReportRecord, print_report, NULL, 0, (PUCHAR)"lockorder");
+    KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, Report.Subcode, (ULONG_PTR)Lock, P3, Caller);
 }
 
 /* ---- The graph ---------------------------------------------------------- */
@@ -274,27 +355,6 @@ static BOOLEAN reaches(USHORT To, USHORT From)
     return FALSE;
 }
 
-/* The new edge (not yet in the tables) closes a cycle: print it, then stop. */
-DECLSPEC_NORETURN static void report_cycle(const KI_LOCK_EDGE *New, PVOID Lock, PVOID HeldLock,
-                                           ULONG_PTR Caller)
-{
-    USHORT path[KI_LOCK_ORDER_CLASSES];
-    ULONG n = 0;
-
-    for (USHORT c = New->From; c != New->To; c = Edges[path[n - 1]].From)
-        path[n++] = Via[c];
-    kprintf("\nlockorder: possible deadlock: a lock order that closes a cycle\n");
-    kprintf("this order, now, on CPU %u:\n", New->Cpu);
-    Edges[KI_LOCK_ORDER_EDGES - 1] = *New;      /* print_edge's slot; we never return */
-    print_edge(KI_LOCK_ORDER_EDGES - 1);
-    kprintf("the opposite order, learned earlier:\n");
-    while (n)
-        print_edge(path[--n]);
-    kprintf("two CPUs, each in one of these orders, would wait for each other forever\n");
-    KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KI_VERIFIER_DEADLOCK_DETECTED,
-                 (ULONG_PTR)Lock, (ULONG_PTR)HeldLock, Caller);
-}
-
 /* Held was taken before Lock on this CPU: learn From -> To, unless it closes
  * a cycle. */
 static void add_edge(const KI_HELD_SPIN_LOCK *Held, USHORT From, USHORT To, PVOID Lock,
@@ -303,15 +363,22 @@ static void add_edge(const KI_HELD_SPIN_LOCK *Held, USHORT From, USHORT To, PVOI
     ULONG slot;
     ULONG64 flags = graph_lock();
 
-    if (find_edge(From, To, &slot) < 0) {
+    if (Enabled && find_edge(From, To, &slot) < 0) {   /* off: a report is on its way */
         KI_LOCK_EDGE e = {
             .From = From, .To = To, .NextOut = Classes[From].FirstEdge,
             .FromKind = Held->Kind, .ToKind = Kind, .Cpu = (UCHAR)KeGetCurrentProcessorNumber(),
-            .FromIrql = Held->HoldIrql, .ToIrql = Irql, .FromSite = Held->Caller, .ToSite = Caller,
+            .FromIrql = Held->HoldIrql, .ToIrql = Irql, .FromLock = Held->Lock, .ToLock = Lock,
+            .FromSite = Held->Caller, .ToSite = Caller,
         };
-        if (reaches(To, From))
-            report_cycle(&e, Lock, Held->Lock, Caller);
-        if (EdgeCount == KI_LOCK_ORDER_EDGES - 1) {     /* the last is the report's */
+        if (reaches(To, From)) {
+            Report.Subcode = KI_VERIFIER_DEADLOCK_DETECTED;
+            Report.New = e;
+            Report.PathLength = 0;      /* Via[] walked back from From to To */
+            for (USHORT c = From; c != To; c = Edges[Via[c]].From)
+                Report.Path[Report.PathLength++] = Via[c];
+            stop(flags, Lock, (ULONG_PTR)Held->Lock, Caller);
+        }
+        if (EdgeCount == KI_LOCK_ORDER_EDGES) {
             turn_off("edge");
         } else {
             Edges[EdgeCount] = e;
@@ -331,6 +398,10 @@ static void check_irql(USHORT C, PVOID Lock, KIRQL Irql, KIRQL Interrupt, ULONG_
     if (Irql >= k->MinHoldIrql && Interrupt <= k->MaxInterruptIrql)
         return;                         /* nothing new: the usual case */
     ULONG64 flags = graph_lock();
+    if (!Enabled) {                     /* a report is on its way: what it prints stays */
+        graph_unlock(flags);
+        return;
+    }
     if (Irql < k->MinHoldIrql) {
         k->MinHoldIrql = Irql;
         k->MinHoldSite = Caller;
@@ -340,18 +411,10 @@ static void check_irql(USHORT C, PVOID Lock, KIRQL Irql, KIRQL Interrupt, ULONG_
         k->InterruptSite = Caller;
     }
     if (k->MinHoldIrql < k->MaxInterruptIrql) {
-        kprintf("\nlockorder: a lock an interrupt takes is held where that interrupt can "
-                "arrive\n  ");
-        print_class(C);
-        kprintf("\n  taken by an interrupt of IRQL %u at ", k->MaxInterruptIrql);
-        print_site(k->InterruptSite);
-        kprintf("\n  held at IRQL %u at ", k->MinHoldIrql);
-        print_site(k->MinHoldSite);
-        kprintf("\nthe interrupt can arrive on the CPU that holds it there, and spin on it "
-                "forever (now: CPU %u)\n", KeGetCurrentProcessorNumber());
-        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KI_VERIFIER_LOCK_IRQL_INVERSION,
-                     (ULONG_PTR)Lock, ((ULONG_PTR)k->MinHoldIrql << 8) | k->MaxInterruptIrql,
-                     Caller);
+        Report.Subcode = KI_VERIFIER_LOCK_IRQL_INVERSION;
+        Report.Class = C;
+        Report.Cpu = KeGetCurrentProcessorNumber();
+        stop(flags, Lock, ((ULONG_PTR)k->MinHoldIrql << 8) | k->MaxInterruptIrql, Caller);
     }
     graph_unlock(flags);
 }
@@ -416,10 +479,10 @@ VOID KiLockOrderDumpGraph(VOID)
 {
     ULONG64 flags = graph_lock();
 
-    kprintf("lockorder: %u classes, %u edges, %u initialised locks%s\n", ClassCount, EdgeCount, InitCount,
-            Enabled ? "" : " (off)");
+    say("lockorder: %u classes, %u edges, %u initialised locks%s\n", ClassCount, EdgeCount,
+        InitCount, Enabled ? "" : " (off)");
     for (ULONG e = 0; e < EdgeCount; e++)
-        print_edge((USHORT)e);
+        print_edge(&Edges[e]);
     graph_unlock(flags);
 }
 
