@@ -191,15 +191,17 @@ test-kernel: all
 		--neg-smp "$(NEG_SMP)" --accel "$(ACCEL)" --log-dir $(BUILD)/test-logs --label $(BUILD_KIND) \
 		$(if $(filter 1,$(RACE)),--cmdline "race=$(RACE_SEED)")
 
-# Benchmarks: the free build at BENCH_SMP vCPUs; tables on the terminal,
+# Benchmarks: the free build at BENCH_SMP vCPUs, and the checked build's
+# lock-order validator on / off at 1 vCPU; tables on the terminal,
 # JSON, CSV and charts in build/bench/ (docs/performance.md).
 BENCH_SMP ?= 1 2 4
 bench:
 	$(Q)sh scripts/need.sh bench
 	$(Q)$(MAKE) --no-print-directory CHECKED=0
+	$(Q)$(MAKE) --no-print-directory CHECKED=1
 	$(Q)NM=$(NM) OBJDUMP=$(OBJDUMP) sh scripts/check-race-points.sh build/free/kernel.elf 0
 	$(Q)python3 tests/bench.py --iso build/free/kernel.iso --smp "$(BENCH_SMP)" --out build/bench \
-		--accel "$(ACCEL)"
+		--accel "$(ACCEL)" --checked-iso build/checked/kernel.iso
 
 # Mutation testing (docs/testing.md): each patch of tests/mutants/ (or those
 # named by MUTANTS=<glob,...>, or GROUP=ci) applied to a copy of the work tree

@@ -2,7 +2,8 @@
 """Run the in-kernel benchmarks and turn them into tables, JSON, CSV and plots.
 
 `make bench` calls this: boot the free kernel (`bench=all`) once per vCPU
-count, collect the `BENCH {json}` lines the kernel prints (include/kbench.h),
+count (and, given --checked-iso, the checked kernel twice at 1 vCPU, with
+the lock-order validator on and off, for its cost as a ratio), collect the `BENCH {json}` lines the kernel prints (include/kbench.h),
 compute each metric's ratio to the floor it names (measured in the same boot)
 and, for exported lock routines, to its inline floor too, print one table per
 group (the name up to its first dot: floor, uncontended, contended, dpc, ...)
@@ -22,6 +23,7 @@ import tempfile
 import time
 
 FWCFG = "opt/ntsync/cmdline"
+CHECKED_FILTER = "uncontended_executive*"     # the checked build's boots (validator_cost)
 
 # Metrics whose numbers are what the design says, not defects.
 NOTES = {
@@ -54,13 +56,15 @@ def qemu_version(qemu):
         return "unknown"
 
 
-def boot(args, smp):
-    """One boot; returns (metrics, header) parsed from the serial log."""
-    log = os.path.join(args.out, f"bench-smp{smp}.log")
+def boot(args, smp, iso=None, options="", label=""):
+    """One boot (of args.iso unless iso, with extra boot options); returns
+    (metrics, header) parsed from the serial log."""
+    log = os.path.join(args.out, f"bench{label}-smp{smp}.log")
+    cmdline = f"bench={args.filter if iso is None else CHECKED_FILTER} {options}".strip()
     argv = [args.qemu, "-accel", args.accel, "-cpu", "max", "-smp", str(smp), "-m", "256M",
             "-no-reboot", "-display", "none", "-monitor", "none", "-serial", "file:" + log,
-            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", args.iso,
-            "-boot", "d", "-fw_cfg", f"name={FWCFG},string=bench={args.filter}"]
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", iso or args.iso,
+            "-boot", "d", "-fw_cfg", f"name={FWCFG},string={cmdline}"]
     start = time.time()
     try:
         status = subprocess.run(argv, timeout=args.timeout).returncode
@@ -227,8 +231,36 @@ def goals(results):
     return out
 
 
+def validator_cost(args):
+    """The checked build's uncontended pairs, one boot with the lock-order
+    validator on (the default) and one with lockorder=off, at 1 vCPU: the
+    nested pair's edge is one the validator has already seen (docs/validator.md)."""
+    on, _ = boot(args, 1, args.checked_iso, "", "-checked")
+    off, _ = boot(args, 1, args.checked_iso, "lockorder=off", "-checked-lockorder-off")
+    off_by_name = {m["name"]: m for m in off}
+    rows = []
+    for m in on:
+        o = off_by_name.get(m["name"])
+        if o and o["median"]:
+            rows.append({"name": m["name"], "on": m["median"], "off": o["median"],
+                         "ratio": round(m["median"] / o["median"], 3)})
+    print("\n== validator (checked build, 1 vCPU: pair cost with the lock-order validator "
+          "on / lockorder=off)")
+    print(f"{'metric':<44} {'on':>8} {'off':>8} {'ratio':>6}  unit: ticks (median)")
+    for r in rows:
+        print(f"{r['name']:<44} {r['on']:>8} {r['off']:>8} {r['ratio']:>6.2f}")
+    return rows
+
+
+def validator_goals(rows):
+    return [{"goal": "checked pair on a seen edge, validator on / off", "vcpus": 1,
+             "measured": f"{r['ratio']:.2f}x", "target": "<= 3x", "met": r["ratio"] <= 3,
+             "note": "issue 14"}
+            for r in rows if r["name"] == "uncontended.executive_at_dpc_nested"]
+
+
 def print_goals(goal_rows, total_seconds):
-    print("\n== goals (issue 7; measured in each boot, never asserted)")
+    print("\n== goals (issues 7 and 14; measured in each boot, never asserted)")
     print(f"{'goal':<60} {'vCPUs':>5} {'measured':>9} {'target':>9}  met")
     for g in goal_rows:
         met = {True: "yes", False: "NO", None: "-"}[g["met"]]
@@ -238,10 +270,10 @@ def print_goals(goal_rows, total_seconds):
           f"{total_seconds:>8.0f}s {'< 180s':>9}  {'yes' if total_seconds < 180 else 'NO'}")
 
 
-def write_files(results, headers, goal_rows, info, out):
+def write_files(results, headers, goal_rows, validator, info, out):
     with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump({"machine": info, "boots": headers, "metrics": results, "goals": goal_rows},
-                  f, indent=1)
+        json.dump({"machine": info, "boots": headers, "metrics": results, "goals": goal_rows,
+                   "validator": validator}, f, indent=1)
     fields = ["name", "vcpus", "unit", "median", "p99", "samples", "floor", "ratio",
               "inline_floor", "ratio_inline", "jain", "maxmin", "owner_changes", "note"]
     with open(os.path.join(out, "results.csv"), "w", newline="") as f:
@@ -288,6 +320,8 @@ def main():
     ap.add_argument("--filter", default="all")
     ap.add_argument("--accel", default="tcg,thread=multi")
     ap.add_argument("--qemu", default="qemu-system-x86_64")
+    ap.add_argument("--checked-iso", default="",
+                    help="also boot this checked kernel for the lock-order validator's cost")
     ap.add_argument("--timeout", type=int, default=120)
     args = ap.parse_args()
     if not os.path.isfile(args.iso):
@@ -309,8 +343,10 @@ def main():
         info["kernel"] = headers[0].get("version", "unknown")
     print_tables(results)
     goal_rows = goals(results)
+    validator = validator_cost(args) if args.checked_iso else []
+    goal_rows += validator_goals(validator)
     print_goals(goal_rows, time.time() - start)
-    write_files(results, headers, goal_rows, info, args.out)
+    write_files(results, headers, goal_rows, validator, info, args.out)
 
     def us(m):
         return m["median"] * 1e6 / m["tsc_hz"]

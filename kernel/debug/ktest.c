@@ -16,6 +16,7 @@
 #include "kernel/debug/bugcheck.h"
 #include "kernel/console/console.h"
 #include "kernel/debug/race.h"
+#include "kernel/locks/lockorder.h"
 
 extern const struct ktest __ktests_start[], __ktests_end[];
 
@@ -175,6 +176,8 @@ void KiRunTests(const char *pattern)
 
     if (KI_RACE)
         KiRaceReport();
+    if (DBG)
+        KiLockOrderAtEnd();             /* lockorder=dump */
     kprintf("# %d tests, %d failed\n", number, failed);
     KiExitMachine(failed ? KI_EXIT_TESTS_FAILED : KI_EXIT_TESTS_PASSED);
 }

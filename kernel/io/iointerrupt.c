@@ -33,6 +33,7 @@
 #include "kernel/io/iointerrupt.h"
 #include "kernel/smp/pcr.h"
 #include "kernel/locks/spinlock_check.h"
+#include "kernel/locks/lockorder.h"
 #include "kernel/irql/vectors.h"
 #include "arch/x86_64/ioapic.h"
 #include "string.h"
@@ -195,6 +196,8 @@ NTSTATUS NTAPI IoConnectInterrupt(PKINTERRUPT *InterruptObject, PKSERVICE_ROUTIN
     i->ServiceContext = ServiceContext;
     i->SpinLock = 0;                                /* KeInitializeSpinLock */
     i->ActualLock = SpinLock ? SpinLock : &i->SpinLock;
+    if (DBG)        /* classed by ISR and level: a reused lock or object, a new class */
+        KiLockOrderInitialize(i->ActualLock, KI_LOCK_ORDER_ISR_KEY(ServiceRoutine, SynchronizeIrql));
     i->Vector = Vector;
     i->Irql = Irql;
     i->SynchronizeIrql = SynchronizeIrql;
@@ -256,6 +259,8 @@ VOID NTAPI IoDisconnectInterrupt(PKINTERRUPT InterruptObject)
     KeAcquireSpinLockAtDpcLevel(&v->Lock);          /* waits out a running ISR */
     RemoveEntryList(&i->InterruptListEntry);
     i->Connected = FALSE;
+    if (DBG)        /* the lock word may live on as something else: its own class again */
+        KiLockOrderInitialize(i->ActualLock, (ULONG_PTR)i->ActualLock);
     if (v->HasGsi) {
         if (IsListEmpty(&v->Chain))
             KiIoApicMask(v->Gsi);

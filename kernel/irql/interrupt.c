@@ -37,6 +37,7 @@
 #include "kernel/debug/race.h"
 #include "kernel/smp/smp.h"
 #include "kernel/locks/spinlock_check.h"
+#include "kernel/locks/lockorder.h"
 #include "kernel/irql/vectors.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
@@ -82,9 +83,12 @@ void KiDispatchInterrupt(PKTRAP_FRAME f)
         KI_RACE_POINT("interrupt.eoi_sent");    /* this class may arrive again now */
     }
     ULONG held = DBG ? KiHeldSpinLockCount() : 0;
+    ULONG context = DBG ? KiLockOrderEnterInterrupt(irql) : 0;  /* the handler's own lock order */
     sti();
     handler(f, KiInterruptTable[vector].Context);
     cli();
+    if (DBG)
+        KiLockOrderLeaveInterrupt(context);
     if (late_eoi)
         KiApicEoi();                    /* the device is quiet: remote IRR may clear */
 

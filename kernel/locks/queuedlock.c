@@ -22,6 +22,7 @@
 #include "kernel/debug/race.h"
 #include "kernel/smp/pcr.h"
 #include "kernel/locks/spinlock_check.h"
+#include "kernel/locks/lockorder.h"
 #include "arch/x86_64/cpu.h"
 
 #define CALLER ((ULONG_PTR)__builtin_return_address(0))
@@ -175,6 +176,7 @@ static VOID mcs_release(PKSPIN_LOCK L, PKSPIN_LOCK_QUEUE q)
 static VOID in_stack_acquire(PKSPIN_LOCK L, PKLOCK_QUEUE_HANDLE Handle, KIRQL OldIrql,
                              KIRQL HoldIrql, ULONG_PTR Caller)
 {
+    KiLockOrderAcquire(L, KI_LOCK_IN_STACK, Caller);
     mcs_acquire(L, &Handle->LockQueue);
     KiTrackAcquire(L, KI_LOCK_IN_STACK, OldIrql, HoldIrql, Caller);
 }
@@ -281,6 +283,7 @@ static KIRQL numbered_acquire(KSPIN_LOCK_QUEUE_NUMBER Number, KIRQL Target, ULON
     PKSPIN_LOCK_QUEUE q = entry(Number);
     PKSPIN_LOCK L = (PKSPIN_LOCK)((ULONG_PTR)q->Lock & ~STATE_BITS);
 
+    KiLockOrderAcquire(L, KI_LOCK_NUMBERED, Caller);
     mcs_acquire(L, q);
     KiTrackAcquire(L, KI_LOCK_NUMBERED, old, Target, Caller);
     return old;

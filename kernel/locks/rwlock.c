@@ -21,6 +21,7 @@
 #include "kernel/debug/race.h"
 #include "kernel/smp/pcr.h"
 #include "kernel/locks/spinlock_check.h"
+#include "kernel/locks/lockorder.h"
 #include "arch/x86_64/cpu.h"
 
 #if DBG
@@ -52,6 +53,7 @@ static VOID shared_acquire(PEX_SPIN_LOCK SpinLock, KIRQL OldIrql, ULONG_PTR Call
     KI_SPIN_WAIT wait = KI_SPIN_WAIT_INIT;
 
     check_not_held(SpinLock);
+    KiLockOrderAcquire((PVOID)SpinLock, KI_LOCK_SHARED, Caller);
     for (;;) {
         LONG now = *SpinLock;
         if (now & WRITER) {                     /* a writer holds or waits: wait */
@@ -71,6 +73,7 @@ static VOID exclusive_acquire(PEX_SPIN_LOCK SpinLock, KIRQL OldIrql, ULONG_PTR C
     KI_SPIN_WAIT wait = KI_SPIN_WAIT_INIT;
 
     check_not_held(SpinLock);
+    KiLockOrderAcquire((PVOID)SpinLock, KI_LOCK_EXCLUSIVE, Caller);
     if (!cas(SpinLock, 0, WRITER)) {            /* (0,0) -> (1,0), or: */
         for (;;) {
             while (*SpinLock & WRITER)          /* another writer first */

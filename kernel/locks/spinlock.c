@@ -29,6 +29,7 @@
 #include "kernel/debug/race.h"
 #include "kernel/smp/pcr.h"
 #include "kernel/locks/spinlock_check.h"
+#include "kernel/locks/lockorder.h"
 #include "arch/x86_64/cpu.h"
 
 #define CALLER ((ULONG_PTR)__builtin_return_address(0))
@@ -38,6 +39,8 @@
 VOID NTAPI KeInitializeSpinLock(PKSPIN_LOCK SpinLock)
 {
     *SpinLock = 0;
+    if (DBG)        /* its class: where it was initialised (kernel/locks/lockorder.c) */
+        KiLockOrderInitialize(SpinLock, CALLER);
 }
 
 BOOLEAN FASTCALL KeTestSpinLock(PKSPIN_LOCK SpinLock)
@@ -140,6 +143,7 @@ static KIRQL acquire_raising(PKSPIN_LOCK SpinLock, KIRQL Target, ULONG_PTR Calle
     KIRQL old = KiRaiseForAcquire(Target, SpinLock, Caller);
 
     KI_RACE_POINT("spinlock.acquire.raised");
+    KiLockOrderAcquire(SpinLock, KI_LOCK_EXECUTIVE, Caller);
     acquire_word(SpinLock);
     KiTrackAcquire(SpinLock, KI_LOCK_EXECUTIVE, old, Target, Caller);
     return old;
@@ -148,6 +152,7 @@ static KIRQL acquire_raising(PKSPIN_LOCK SpinLock, KIRQL Target, ULONG_PTR Calle
 static VOID acquire_at_dpc_level(PKSPIN_LOCK SpinLock, ULONG_PTR Caller)
 {
     KiCheckAtDpcLevel(SpinLock, Caller);
+    KiLockOrderAcquire(SpinLock, KI_LOCK_EXECUTIVE, Caller);
     acquire_word(SpinLock);
     KiTrackAcquire(SpinLock, KI_LOCK_EXECUTIVE, KeGetCurrentIrql(), DISPATCH_LEVEL, Caller);
 }
@@ -258,6 +263,7 @@ VOID NTAPI KeReleaseSpinLockForDpc(PKSPIN_LOCK SpinLock, KIRQL OldIrql)
 VOID KiAcquireInterruptSpinLock(PKSPIN_LOCK SpinLock, KIRQL OldIrql, ULONG_PTR Caller)
 {
     KiCheckAtDpcLevel(SpinLock, Caller);
+    KiLockOrderAcquire(SpinLock, KI_LOCK_INTERRUPT, Caller);
     acquire_word(SpinLock);
     KiTrackAcquire(SpinLock, KI_LOCK_INTERRUPT, OldIrql, KeGetCurrentIrql(), Caller);
 }

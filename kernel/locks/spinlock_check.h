@@ -50,6 +50,12 @@ typedef struct _KI_HELD_SPIN_LOCK {
 typedef struct _KI_SPIN_LOCK_TRACE {
     ULONG Count;                                    /* records in Held[] */
     KI_HELD_SPIN_LOCK Held[KI_MAX_HELD_SPIN_LOCKS]; /* oldest first */
+    /* The lock-order validator's context (kernel/locks/lockorder.c): the
+     * records from ContextBase up belong to the running interrupt handler,
+     * entered at ContextIrql (0: no interrupt); those below, to the code
+     * it interrupted, which orders nothing the handler takes. */
+    ULONG ContextBase;
+    KIRQL ContextIrql;
     struct {                    /* a raising acquire released by a FromDpcLevel form */
         PVOID Lock;             /* NULL: none */
         ULONG_PTR ReleaseCaller;

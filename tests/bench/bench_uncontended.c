@@ -21,7 +21,7 @@
 #include "kernel/irql/vectors.h"
 
 static ULONG64 KbSamples[KBENCH_SAMPLES];
-static KSPIN_LOCK KbLock;
+static KSPIN_LOCK KbLock, KbOuterLock;  /* KbOuterLock: held around a pair of KbLock */
 static EX_SPIN_LOCK KbRwLock;
 
 #define REPORT(metric, ...) REPORT_(metric, __VA_ARGS__)    /* expands the *_FLOORS pairs */
@@ -63,6 +63,22 @@ KBENCH(uncontended_executive)
         KeReleaseSpinLock(&KbLock, irql);
     });
     REPORT("uncontended.executive_raise", RAISE_FLOORS);
+}
+
+/* The AtDpcLevel pair under an outer lock: in the checked build, an edge
+ * the lock-order validator has seen already (docs/validator.md), its hot
+ * path; tests/bench.py boots the checked build with and without it. */
+KBENCH(uncontended_executive_nested)
+{
+    KIRQL old;
+
+    KeAcquireSpinLock(&KbOuterLock, &old);
+    KBENCH_TIME(KbSamples, {
+        KeAcquireSpinLockAtDpcLevel(&KbLock);
+        KeReleaseSpinLockFromDpcLevel(&KbLock);
+    });
+    REPORT("uncontended.executive_at_dpc_nested", TAS_FLOORS);
+    KeReleaseSpinLock(&KbOuterLock, old);
 }
 
 KBENCH(uncontended_queued)
