@@ -35,6 +35,7 @@
 #include "kernel/debug/bugcheck.h"
 #include "kernel/smp/pcr.h"
 #include "kernel/debug/race.h"
+#include "kernel/trace/trace.h"
 #include "kernel/smp/smp.h"
 #include "kernel/locks/spinlock_check.h"
 #include "kernel/irql/vectors.h"
@@ -82,9 +83,11 @@ void KiDispatchInterrupt(PKTRAP_FRAME f)
         KI_RACE_POINT("interrupt.eoi_sent");    /* this class may arrive again now */
     }
     ULONG held = DBG ? KiHeldSpinLockCount() : 0;
+    KI_TRACE(KI_TRACE_INTERRUPTS, KI_TRACE_INTERRUPT_ENTRY, vector, old, 0);
     sti();
     handler(f, KiInterruptTable[vector].Context);
     cli();
+    KI_TRACE(KI_TRACE_INTERRUPTS, KI_TRACE_INTERRUPT_EXIT, vector, old, 0);
     if (late_eoi)
         KiApicEoi();                    /* the device is quiet: remote IRR may clear */
 
@@ -125,6 +128,7 @@ VOID KiRequestSoftwareInterrupt(KIRQL Level)
 
 VOID KiRequestSoftwareInterruptOn(ULONG Number, KIRQL Level)
 {
+    KI_TRACE(KI_TRACE_INTERRUPTS, KI_TRACE_SOFTWARE_INTERRUPT, Level, Number, 0);
     if (Number == KeGetCurrentPrcb()->Number)
         KiRequestSoftwareInterrupt(Level);
     else

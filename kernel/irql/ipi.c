@@ -11,6 +11,7 @@
  */
 #include "wdm.h"
 #include "kernel/debug/race.h"
+#include "kernel/trace/trace.h"
 #include "kernel/irql/ipi.h"
 #include "kernel/irql/interrupt.h"
 #include "kernel/smp/pcr.h"
@@ -49,6 +50,7 @@ static VOID ipi_interrupt(PKTRAP_FRAME f, PVOID context)
     LONG requests = __atomic_exchange_n(&prcb->IpiRequests, 0, __ATOMIC_ACQUIRE);
 
     KI_RACE_POINT("ipi.receive.taken");
+    KI_TRACE(KI_TRACE_IPI, KI_TRACE_IPI_RECEIVE, requests, 0, 0);
 
     UNREFERENCED_PARAMETER(f);
     UNREFERENCED_PARAMETER(context);
@@ -75,6 +77,7 @@ void KiRequestIpi(KAFFINITY Targets, LONG Requests)
         if (Targets & ((KAFFINITY)1 << n))
             __atomic_fetch_or(&KiProcessorBlock[n].Prcb.IpiRequests, Requests, __ATOMIC_RELEASE);
     KI_RACE_POINT("ipi.request.posted");        /* a target may take the bits early */
+    KI_TRACE(KI_TRACE_IPI, KI_TRACE_IPI_SEND, Requests, Targets, 0);
 
     ULONG command = ICR_FIXED | ICR_ASSERT | KI_VECTOR_IPI;
     if (Targets == 0)

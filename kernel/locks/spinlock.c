@@ -29,6 +29,7 @@
 #include "kernel/debug/race.h"
 #include "kernel/smp/pcr.h"
 #include "kernel/locks/spinlock_check.h"
+#include "kernel/trace/trace.h"
 #include "arch/x86_64/cpu.h"
 
 #define CALLER ((ULONG_PTR)__builtin_return_address(0))
@@ -100,8 +101,9 @@ VOID KiReleaseSpinLockRaw(PKSPIN_LOCK SpinLock, ULONG_PTR Caller)
 /* ---- Checked build ------------------------------------------------------ */
 
 /* Take the word with this CPU's owner value.  Recursion is caught before the
- * spin (it would never end); contention spins under the watchdog. */
-static VOID acquire_word(PKSPIN_LOCK SpinLock)
+ * spin (it would never end); contention spins under the watchdog.  Kind is
+ * KI_LOCK_EXECUTIVE or KI_LOCK_INTERRUPT, for the tracer. */
+static VOID acquire_word(PKSPIN_LOCK SpinLock, UCHAR Kind)
 {
     volatile KSPIN_LOCK *word = SpinLock;
     ULONG_PTR held = KiSpinLockOwnerValue();
@@ -109,11 +111,13 @@ static VOID acquire_word(PKSPIN_LOCK SpinLock)
 
     if (*word == held)
         KiBugCheckRecursion(SpinLock, held);
+    KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_BEGIN, SpinLock, 0, Kind);
     for (;;) {
         ULONG_PTR expected = 0;
         if (__atomic_compare_exchange_n(word, &expected, held, FALSE, __ATOMIC_ACQUIRE,
                                         __ATOMIC_RELAXED)) {  /* lock cmpxchg */
             KI_RACE_POINT("spinlock.acquire.held");
+            KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_ACQUIRED, SpinLock, wait.Spins, Kind);
             return;
         }
         while (*word != 0)                                   /* plain reads, pause */
@@ -132,6 +136,7 @@ static VOID release_word(PKSPIN_LOCK SpinLock, UCHAR Kind, BOOLEAN Restores, ULO
         KiBugCheckNotOwned(SpinLock, word, Caller);
     KiTrackRelease(SpinLock, Kind, Restores, Caller);
     KI_RACE_POINT("spinlock.release.held");
+    KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_RELEASE, SpinLock, 0, Kind);     /* before the store */
     __atomic_store_n(SpinLock, 0, __ATOMIC_RELEASE);        /* mov $0 */
 }
 
@@ -140,7 +145,7 @@ static KIRQL acquire_raising(PKSPIN_LOCK SpinLock, KIRQL Target, ULONG_PTR Calle
     KIRQL old = KiRaiseForAcquire(Target, SpinLock, Caller);
 
     KI_RACE_POINT("spinlock.acquire.raised");
-    acquire_word(SpinLock);
+    acquire_word(SpinLock, KI_LOCK_EXECUTIVE);
     KiTrackAcquire(SpinLock, KI_LOCK_EXECUTIVE, old, Target, Caller);
     return old;
 }
@@ -148,7 +153,7 @@ static KIRQL acquire_raising(PKSPIN_LOCK SpinLock, KIRQL Target, ULONG_PTR Calle
 static VOID acquire_at_dpc_level(PKSPIN_LOCK SpinLock, ULONG_PTR Caller)
 {
     KiCheckAtDpcLevel(SpinLock, Caller);
-    acquire_word(SpinLock);
+    acquire_word(SpinLock, KI_LOCK_EXECUTIVE);
     KiTrackAcquire(SpinLock, KI_LOCK_EXECUTIVE, KeGetCurrentIrql(), DISPATCH_LEVEL, Caller);
 }
 
@@ -258,7 +263,7 @@ VOID NTAPI KeReleaseSpinLockForDpc(PKSPIN_LOCK SpinLock, KIRQL OldIrql)
 VOID KiAcquireInterruptSpinLock(PKSPIN_LOCK SpinLock, KIRQL OldIrql, ULONG_PTR Caller)
 {
     KiCheckAtDpcLevel(SpinLock, Caller);
-    acquire_word(SpinLock);
+    acquire_word(SpinLock, KI_LOCK_INTERRUPT);
     KiTrackAcquire(SpinLock, KI_LOCK_INTERRUPT, OldIrql, KeGetCurrentIrql(), Caller);
 }
 
