@@ -1,0 +1,107 @@
+"""Model -> an SVG timeline, readable without a browser: one lane per CPU
+with its IRQL as a coloured band, ISR and DPC spans, spin waits and lock
+holds, hand-off and IPI arrows, and a time axis in microseconds."""
+from xml.sax.saxutils import escape
+
+LEFT, RIGHT, TOP = 70, 20, 46
+LANE = 64                       # per CPU: IRQL band, ISR/DPC row, lock row
+BAND_H, ROW_H = 8, 16
+MIN_PX = 0.25                   # spans narrower than this are left out (counted in the legend)
+IRQL_COLOURS = {0: "#f2f2f2", 1: "#c6e2c6", 2: "#9ec5e8", 12: "#f5b041", 13: "#e74c3c",
+                14: "#8e44ad", 15: "#222222"}
+LOCK_COLOURS = ["#2e86c1", "#28b463", "#af7ac5", "#d35400", "#17a589", "#b7950b"]
+
+
+def _nice_step(span_us, ticks=8):
+    raw = span_us / ticks
+    step = 10 ** len(str(int(max(raw, 1)))) / 10
+    for factor in (1, 2, 5, 10):
+        if step * factor >= raw:
+            return step * factor
+    return step * 10
+
+
+def render(model, width=1400, window=None):
+    start, end = window or (0.0, max(model.end, 1e-3))
+    span = max(end - start, 1e-3)
+    scale = (width - LEFT - RIGHT) / span
+    lane_of = {cpu: i for i, cpu in enumerate(model.cpus)}
+    height = TOP + LANE * len(model.cpus) + 40
+    x = lambda us: LEFT + (us - start) * scale          # noqa: E731
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+           'font-family="sans-serif" font-size="11">' % (width, height),
+           '<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="7" refY="4" '
+           'orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#c0392b"/></marker>'
+           '<pattern id="spin" width="4" height="4" patternUnits="userSpaceOnUse">'
+           '<rect width="4" height="4" fill="#fadbd8"/><path d="M0,4 L4,0" stroke="#c0392b" '
+           'stroke-width="1"/></pattern></defs>',
+           '<rect width="100%" height="100%" fill="white"/>']
+    skipped = 0
+
+    def span_rect(cpu, s0, s1, y, h, fill, title):
+        nonlocal skipped
+        if s1 < start or s0 > end:
+            return
+        x0, x1 = x(max(s0, start)), x(min(s1, end))
+        if x1 - x0 < MIN_PX:
+            skipped += 1
+            return
+        top = TOP + lane_of[cpu] * LANE + y
+        out.append('<rect x="%.2f" y="%d" width="%.2f" height="%d" fill="%s"><title>%s</title></rect>'
+                   % (x0, top, x1 - x0, h, fill, escape(title)))
+
+    for cpu in model.cpus:
+        top = TOP + lane_of[cpu] * LANE
+        out.append('<text x="6" y="%d">CPU %d</text>' % (top + 30, cpu))
+        steps = model.irql.get(cpu, [])
+        for i, (ts, level) in enumerate(steps):
+            until = steps[i + 1][0] if i + 1 < len(steps) else model.end
+            span_rect(cpu, ts, until, 0, BAND_H, IRQL_COLOURS.get(level, "#999"), "IRQL %d" % level)
+    locks = {}
+    for s in model.slices:
+        if s.kind == "isr":
+            span_rect(s.cpu, s.start, s.end, BAND_H + 4, ROW_H, "#f1948a", "%s %.2f us" % (s.name, s.end - s.start))
+        elif s.kind == "dpc":
+            span_rect(s.cpu, s.start, s.end, BAND_H + 7, ROW_H - 6, "#7dcea0", "%s %.2f us" % (s.name, s.end - s.start))
+        elif s.kind == "wait":
+            span_rect(s.cpu, s.start, s.end, BAND_H + 4 + ROW_H + 6, ROW_H, "url(#spin)",
+                      "%s %.2f us" % (s.name, s.end - s.start))
+        else:
+            colour = locks.setdefault(s.args["lock"], LOCK_COLOURS[len(locks) % len(LOCK_COLOURS)])
+            span_rect(s.cpu, s.start, s.end, BAND_H + 4 + ROW_H + 6, ROW_H, colour,
+                      "%s %.2f us" % (s.name, s.end - s.start))
+    for f in model.flows:
+        if f.dst_ts < start or f.src_ts > end:
+            continue
+        row = BAND_H + 4 + ROW_H + 6 + ROW_H // 2 if f.kind == "handoff" else BAND_H + 4 + ROW_H // 2
+        y0 = TOP + lane_of[f.src_cpu] * LANE + row
+        y1 = TOP + lane_of[f.dst_cpu] * LANE + row
+        dash = ' stroke-dasharray="3,2"' if f.kind == "ipi" else ""
+        out.append('<line x1="%.2f" y1="%d" x2="%.2f" y2="%d" stroke="#c0392b" stroke-width="1.2"%s '
+                   'marker-end="url(#arrow)"><title>%s</title></line>'
+                   % (x(f.src_ts), y0, x(f.dst_ts), y1, dash, escape(f.name)))
+    for cpu, ts, text in model.instants:
+        if start <= ts <= end:
+            top = TOP + lane_of[cpu] * LANE
+            out.append('<line x1="%.2f" y1="%d" x2="%.2f" y2="%d" stroke="black" stroke-width="2"/>'
+                       '<text x="%.2f" y="%d" font-weight="bold">%s</text>'
+                       % (x(ts), top, x(ts), top + LANE - 6, x(ts) + 3, top + 10, escape(text)))
+    axis = TOP + LANE * len(model.cpus) + 4
+    out.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (LEFT, axis, width - RIGHT, axis))
+    step = _nice_step(span)
+    tick = (int(start / step) + 1) * step if start % step else start
+    while tick <= end:
+        out.append('<line x1="%.2f" y1="%d" x2="%.2f" y2="%d" stroke="black"/>'
+                   '<text x="%.2f" y="%d" text-anchor="middle">%g</text>'
+                   % (x(tick), axis, x(tick), axis + 5, x(tick), axis + 17, round(tick, 3)))
+        tick += step
+    out.append('<text x="%d" y="%d" text-anchor="end">us</text>' % (width - 2, axis + 30))
+    legend = ("IRQL band: 0 light grey, 2 blue, 12 orange, 13 red, 14 purple;  red: ISR, green: DPC;  "
+              "hatched: spin wait, solid: lock hold (one colour per lock);  arrows: solid = hand-off, "
+              "dashed = IPI")
+    if skipped:
+        legend += ";  %d spans under %.2f px not drawn" % (skipped, MIN_PX)
+    out.insert(3, '<text x="6" y="16">%s</text>' % escape(legend))
+    out.insert(4, '<text x="6" y="32">%.1f to %.1f us</text>' % (start, end))
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
