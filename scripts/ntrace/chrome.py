@@ -94,7 +94,7 @@ def check(doc):
             stacks.setdefault(key, []).append(e["ts"])
         elif ph == "E":
             if not stacks.get(key):
-                errors.append("event %d: E without B on pid %d tid %d" % ((n,) + key))
+                errors.append("event %d: E without B on pid %r tid %r" % ((n,) + key))
             elif stacks[key].pop() > e["ts"]:
                 errors.append("event %d: E before its B" % n)
         elif ph == "X" and not (isinstance(e.get("dur"), (int, float)) and e["dur"] >= 0):
@@ -103,7 +103,7 @@ def check(doc):
             flows.setdefault(e.get("id"), []).append(e)
     for key, stack in stacks.items():
         if stack:
-            errors.append("pid %d tid %d: %d B without E" % (key + (len(stack),)))
+            errors.append("pid %r tid %r: %d B without E" % (key + (len(stack),)))
     for id_, pair in flows.items():
         ts = {p["ph"]: p["ts"] for p in pair}
         if sorted(p["ph"] for p in pair) != ["f", "s"]:

@@ -21,6 +21,12 @@ def _nice_step(span_us, ticks=8):
     return step * 10
 
 
+def _label(us, step):
+    """Whole microseconds with thousands separators; decimals only for
+    steps under one."""
+    return "{:,.0f}".format(us) if step >= 1 else "{:g}".format(round(us, 3))
+
+
 def render(model, width=1400, window=None):
     start, end = window or (0.0, max(model.end, 1e-3))
     span = max(end - start, 1e-3)
@@ -92,8 +98,8 @@ def render(model, width=1400, window=None):
     tick = (int(start / step) + 1) * step if start % step else start
     while tick <= end:
         out.append('<line x1="%.2f" y1="%d" x2="%.2f" y2="%d" stroke="black"/>'
-                   '<text x="%.2f" y="%d" text-anchor="middle">%g</text>'
-                   % (x(tick), axis, x(tick), axis + 5, x(tick), axis + 17, round(tick, 3)))
+                   '<text x="%.2f" y="%d" text-anchor="middle">%s</text>'
+                   % (x(tick), axis, x(tick), axis + 5, x(tick), axis + 17, _label(tick, step)))
         tick += step
     out.append('<text x="%d" y="%d" text-anchor="end">us</text>' % (width - 2, axis + 30))
     legend = ("IRQL band: 0 light grey, 2 blue, 12 orange, 13 red, 14 purple;  red: ISR, green: DPC;  "
