@@ -96,7 +96,10 @@ class ModelTest(unittest.TestCase):
                          [("ISR 0x2F", 8.0, 9.0)])
 
     def test_irql_steps_follow_the_records(self):
-        self.assertEqual(self.model.irql[0][0], (0.0, 2))
+        # A lower is recorded just before the mov to CR8: its level is the new one.
+        records = [rec(0, "irql_raise", 0, 0, 2, irql=2), rec(1000, "irql_lower", 0, 2, 0, irql=2)]
+        model = Model(parse.parse(parse.write(HZ, [(0, 2, 8, 0, records)])))
+        self.assertEqual(model.irql[0], [(0.0, 2), (1.0, 0)])
 
     def test_summary_names_the_lock_and_the_dpc_count(self):
         text = summary.text(self.model)
@@ -119,6 +122,15 @@ class ChromeTest(unittest.TestCase):
         self.assertEqual((phases.count("s"), phases.count("f")), (1, 1))
         counters = [e for e in doc["traceEvents"] if e["ph"] == "C"]
         self.assertTrue(all(e["name"] == "IRQL" for e in counters))
+
+    def test_slices_that_start_together_open_outer_first(self):
+        # A DPC that starts on the very stamp its interrupt does.
+        records = [rec(100, "interrupt_entry", 0, 0x2F), rec(100, "dpc_start", 0, ROUTINE, DPC),
+                   rec(200, "dpc_end", 0, ROUTINE, DPC), rec(300, "interrupt_exit", 0, 0x2F)]
+        doc = chrome.document(Model(parse.parse(parse.write(HZ, [(0, 4, 8, 1, records)]))))
+        opened = [e["name"] for e in doc["traceEvents"] if e["ph"] == "B"]
+        self.assertEqual(opened, ["ISR 0x2F", "DPC %#x" % ROUTINE])
+        self.assertEqual(chrome.check(doc), [])
 
     def test_the_checker_catches_broken_documents(self):
         def doc(*events):

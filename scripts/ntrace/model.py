@@ -139,7 +139,7 @@ class Model:
                                      "spin " + self.lock_name(e.a, e.c),
                                      {"lock": "%#x" % e.a, "spins": e.b}))
         handoff = handoffs.pop(e.a, None)
-        if handoff and e.b and handoff[0] != e.cpu:
+        if handoff:                                      # only a waiter is handed the lock
             self.flows.append(Flow("handoff", "hand-off", handoff[0], handoff[1], e.cpu, ts))
 
     def by_kind(self, kind):
