@@ -7,6 +7,7 @@ LEFT, RIGHT, TOP = 70, 20, 46
 LANE = 64                       # per CPU: IRQL band, ISR/DPC row, lock row
 BAND_H, ROW_H = 8, 16
 MIN_PX = 0.25                   # spans narrower than this are left out (counted in the legend)
+HOLD_PX = 2                     # lock holds are widened to this at least
 IRQL_COLOURS = {0: "#f2f2f2", 1: "#c6e2c6", 2: "#9ec5e8", 12: "#f5b041", 13: "#e74c3c",
                 14: "#8e44ad", 15: "#222222"}
 LOCK_COLOURS = ["#2e86c1", "#28b463", "#af7ac5", "#d35400", "#17a589", "#b7950b"]
@@ -44,11 +45,12 @@ def render(model, width=1400, window=None):
            '<rect width="100%" height="100%" fill="white"/>']
     skipped = 0
 
-    def span_rect(cpu, s0, s1, y, h, fill, title):
+    def span_rect(cpu, s0, s1, y, h, fill, title, min_px=0.0):
         nonlocal skipped
         if s1 < start or s0 > end:
             return
         x0, x1 = x(max(s0, start)), x(min(s1, end))
+        x1 = max(x1, x0 + min_px)
         if x1 - x0 < MIN_PX:
             skipped += 1
             return
@@ -64,18 +66,21 @@ def render(model, width=1400, window=None):
             until = steps[i + 1][0] if i + 1 < len(steps) else model.end
             span_rect(cpu, ts, until, 0, BAND_H, IRQL_COLOURS.get(level, "#999"), "IRQL %d" % level)
     locks = {}
-    for s in model.slices:
+    # ISRs before DPCs: a DPC runs inside its 0x2F interrupt and is drawn over it.
+    for s in sorted(model.slices, key=lambda s: s.kind != "isr"):
         if s.kind == "isr":
             span_rect(s.cpu, s.start, s.end, BAND_H + 4, ROW_H, "#f1948a", "%s %.2f us" % (s.name, s.end - s.start))
         elif s.kind == "dpc":
             span_rect(s.cpu, s.start, s.end, BAND_H + 7, ROW_H - 6, "#7dcea0", "%s %.2f us" % (s.name, s.end - s.start))
-        elif s.kind == "wait":
-            span_rect(s.cpu, s.start, s.end, BAND_H + 4 + ROW_H + 6, ROW_H, "url(#spin)",
+        elif s.kind == "wait":        # thinner than a hold, which is drawn over it
+            span_rect(s.cpu, s.start, s.end, BAND_H + 4 + ROW_H + 10, ROW_H - 8, "url(#spin)",
                       "%s %.2f us" % (s.name, s.end - s.start))
-        else:
-            colour = locks.setdefault(s.args["lock"], LOCK_COLOURS[len(locks) % len(LOCK_COLOURS)])
-            span_rect(s.cpu, s.start, s.end, BAND_H + 4 + ROW_H + 6, ROW_H, colour,
-                      "%s %.2f us" % (s.name, s.end - s.start))
+    for s in model.by_kind("hold"):   # at least HOLD_PX wide: the point of the picture
+        colour = locks.setdefault(s.args["lock"], LOCK_COLOURS[len(locks) % len(LOCK_COLOURS)])
+        span_rect(s.cpu, s.start, s.end, BAND_H + 4 + ROW_H + 6, ROW_H, colour,
+                  "%s %.2f us" % (s.name, s.end - s.start), HOLD_PX)
+    out.append('<clipPath id="plot"><rect x="%d" y="0" width="%d" height="%d"/></clipPath>'
+               '<g clip-path="url(#plot)">' % (LEFT, width - LEFT - RIGHT, height))
     for f in model.flows:
         if f.dst_ts < start or f.src_ts > end:
             continue
@@ -86,6 +91,7 @@ def render(model, width=1400, window=None):
         out.append('<line x1="%.2f" y1="%d" x2="%.2f" y2="%d" stroke="#c0392b" stroke-width="1.2"%s '
                    'marker-end="url(#arrow)"><title>%s</title></line>'
                    % (x(f.src_ts), y0, x(f.dst_ts), y1, dash, escape(f.name)))
+    out.append("</g>")
     for cpu, ts, text in model.instants:
         if start <= ts <= end:
             top = TOP + lane_of[cpu] * LANE
@@ -103,11 +109,11 @@ def render(model, width=1400, window=None):
         tick += step
     out.append('<text x="%d" y="%d" text-anchor="end">us</text>' % (width - 2, axis + 30))
     legend = ("IRQL band: 0 light grey, 2 blue, 12 orange, 13 red, 14 purple;  red: ISR, green: DPC;  "
-              "hatched: spin wait, solid: lock hold (one colour per lock);  arrows: solid = hand-off, "
-              "dashed = IPI")
+              "hatched: spin wait;  solid: lock hold (one colour per lock, at least %d px)" % HOLD_PX)
+    detail = "%.1f to %.1f us;  arrows: solid = queued-lock hand-off, dashed = IPI" % (start, end)
     if skipped:
-        legend += ";  %d spans under %.2f px not drawn" % (skipped, MIN_PX)
+        detail += ";  %d spans under %.2f px not drawn" % (skipped, MIN_PX)
     out.insert(3, '<text x="6" y="16">%s</text>' % escape(legend))
-    out.insert(4, '<text x="6" y="32">%.1f to %.1f us</text>' % (start, end))
+    out.insert(4, '<text x="6" y="32">%s</text>' % escape(detail))
     out.append("</svg>")
     return "\n".join(out) + "\n"
