@@ -77,11 +77,11 @@ void KiRequestIpi(KAFFINITY Targets, LONG Requests)
         if (Targets & ((KAFFINITY)1 << n))
             __atomic_fetch_or(&KiProcessorBlock[n].Prcb.IpiRequests, Requests, __ATOMIC_RELEASE);
     KI_RACE_POINT("ipi.request.posted");        /* a target may take the bits early */
-    KI_TRACE(KI_TRACE_IPI, KI_TRACE_IPI_SEND, Requests, Targets, 0);
 
     ULONG command = ICR_FIXED | ICR_ASSERT | KI_VECTOR_IPI;
     if (Targets == 0)
         return;
+    KI_TRACE(KI_TRACE_IPI, KI_TRACE_IPI_SEND, Requests, Targets, 0);
     if (Targets == online)
         KiApicSendIpi(0, command | ICR_DEST_ALL);
     else if (Targets == others)
