@@ -227,8 +227,8 @@ soak:
 
 # The tracer (docs/tracing.md): TEST's tests booted with trace=all at
 # TRACE_SMP vCPUs, the rings dumped through QEMU's debug console port and
-# drawn by scripts/trace.py.  The checked build: its lock routines are the
-# traced ones.  WINDOW=FROM,TO (us) narrows the SVG.
+# drawn by scripts/trace.py.  The checked build unless CHECKED=0: both trace
+# their lock paths.  WINDOW=FROM,TO (us) narrows the SVG.
 TRACE_SMP ?= 4
 TEST ?= spinlock_stress_*
 WINDOW ?=

@@ -66,21 +66,27 @@ VOID KiAcquireSpinLockRaw(PKSPIN_LOCK SpinLock, ULONG_PTR Caller)
 #else
     ULONG_PTR held = 1;
 #endif
+    ULONG spins = 0;                    /* for the tracer */
+
     UNREFERENCED_PARAMETER(Caller);
+    KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_BEGIN, SpinLock, 0, KI_TRACE_LOCK_RAW);
     for (;;) {
         ULONG_PTR expected = 0;
         /* lock cmpxchg: the one locked instruction of an uncontended acquire. */
         if (__atomic_compare_exchange_n(word, &expected, held, FALSE, __ATOMIC_ACQUIRE,
                                         __ATOMIC_RELAXED)) {
             KI_RACE_POINT("spinlock.raw.held");
+            KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_ACQUIRED, SpinLock, spins, KI_TRACE_LOCK_RAW);
             return;
         }
-        while (*word != 0)
+        while (*word != 0) {
+            spins++;
 #if DBG
             KiSpinWaitPause(&wait, SpinLock, *word);
 #else
             cpu_relax();
 #endif
+        }
         KI_RACE_POINT("spinlock.raw.saw_free");
     }
 }
@@ -94,6 +100,7 @@ VOID KiReleaseSpinLockRaw(PKSPIN_LOCK SpinLock, ULONG_PTR Caller)
     UNREFERENCED_PARAMETER(Caller);
 #endif
     KI_RACE_POINT("spinlock.raw.release");
+    KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_RELEASE, SpinLock, 0, KI_TRACE_LOCK_RAW);
     __atomic_store_n(SpinLock, 0, __ATOMIC_RELEASE);   /* mov: a release on TSO */
 }
 

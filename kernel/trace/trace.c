@@ -98,3 +98,10 @@ VOID KiTraceRecord(USHORT Type, ULONG64 A, ULONG64 B, ULONG C)
     r->A = A;
     r->B = B;
 }
+
+VOID KiTraceLockEvent(USHORT Type, ULONG64 Lock, ULONG64 Spins, ULONG Kind)
+{
+    if (Type == KI_TRACE_LOCK_ACQUIRED && !Spins)
+        KiTraceRecord(KI_TRACE_LOCK_BEGIN, Lock, 0, Kind);     /* free at the first try */
+    KiTraceRecord(Type, Lock, Spins, Kind);
+}

@@ -10,13 +10,11 @@
  * Off by default: every point is one load and one well-predicted branch on
  * KiTraceMask, which `trace=GROUP,...` (or `trace=all`) sets once, before the
  * tests start.  Context switches have no events yet: the kernel has no
- * threads.  Lock events come from the checked build's C lock routines; the
- * free build's assembly fast paths have none (docs/tracing.md).
+ * threads.  Lock events come from the checked build's C lock routines and
+ * from the free build's assembly fast paths (TRACE_LOCK, below).
  */
 #ifndef KERNEL_TRACE_H
 #define KERNEL_TRACE_H
-
-#include "ntdef.h"
 
 /* Groups, the bits of KiTraceMask (the names of `trace=`). */
 #define KI_TRACE_IRQL           0x01    /* "irql": raise and lower */
@@ -26,24 +24,30 @@
 #define KI_TRACE_LOCKS          0x10    /* "locks": acquire-begin, acquired, release, hand-off */
 #define KI_TRACE_BUGCHECK       0x20    /* always with any other: the STOP itself */
 
-/* Record types: the host tool's table (scripts/trace.py) must match. */
-enum {
-    KI_TRACE_IRQL_RAISE = 1,    /* A = old, B = new */
-    KI_TRACE_IRQL_LOWER,        /* A = old, B = new */
-    KI_TRACE_INTERRUPT_ENTRY,   /* A = vector, B = interrupted IRQL */
-    KI_TRACE_INTERRUPT_EXIT,    /* A = vector */
-    KI_TRACE_SOFTWARE_INTERRUPT,/* A = IRQL requested, B = target CPU */
-    KI_TRACE_IPI_SEND,          /* A = request bits, B = target set */
-    KI_TRACE_IPI_RECEIVE,       /* A = request bits taken */
-    KI_TRACE_DPC_INSERT,        /* A = routine, B = KDPC, C = (target CPU << 8) | importance */
-    KI_TRACE_DPC_START,         /* A = routine, B = KDPC */
-    KI_TRACE_DPC_END,           /* A = routine, B = KDPC */
-    KI_TRACE_LOCK_BEGIN,        /* A = lock, C = kind (KI_LOCK_*) */
-    KI_TRACE_LOCK_ACQUIRED,     /* A = lock, B = spins (0: uncontended), C = kind */
-    KI_TRACE_LOCK_RELEASE,      /* A = lock, C = kind */
-    KI_TRACE_LOCK_HANDOFF,      /* A = lock, C = kind: an MCS owner passed it to its successor */
-    KI_TRACE_BUGCHECK_EVENT,    /* A = code, B = P1, C = P2 */
-};
+/* Record types: the host tool's table (scripts/ntrace/parse.py) must match.
+ * Plain defines: the assembly fast paths use them too. */
+#define KI_TRACE_IRQL_RAISE         1   /* A = old, B = new */
+#define KI_TRACE_IRQL_LOWER         2   /* A = old, B = new */
+#define KI_TRACE_INTERRUPT_ENTRY    3   /* A = vector, B = interrupted IRQL */
+#define KI_TRACE_INTERRUPT_EXIT     4   /* A = vector */
+#define KI_TRACE_SOFTWARE_INTERRUPT 5   /* A = IRQL requested, B = target CPU */
+#define KI_TRACE_IPI_SEND           6   /* A = request bits, B = target set */
+#define KI_TRACE_IPI_RECEIVE        7   /* A = request bits taken */
+#define KI_TRACE_DPC_INSERT         8   /* A = routine, B = KDPC, C = (target CPU << 8) | importance */
+#define KI_TRACE_DPC_START          9   /* A = routine, B = KDPC */
+#define KI_TRACE_DPC_END            10  /* A = routine, B = KDPC */
+#define KI_TRACE_LOCK_BEGIN         11  /* A = lock, C = kind (KI_LOCK_*) */
+#define KI_TRACE_LOCK_ACQUIRED      12  /* A = lock, B = spins (0: uncontended), C = kind */
+#define KI_TRACE_LOCK_RELEASE       13  /* A = lock, C = kind */
+#define KI_TRACE_LOCK_HANDOFF       14  /* A = lock, C = kind: an MCS owner passed it to its successor */
+#define KI_TRACE_BUGCHECK_EVENT     15  /* A = code, B = P1, C = P2 */
+
+/* The lock kind of the ExInterlocked helpers' raw KSPIN_LOCK, which the
+ * checked build does not track (so it has no KI_LOCK_* of its own). */
+#define KI_TRACE_LOCK_RAW           7
+
+#ifndef __ASSEMBLER__
+#include "ntdef.h"
 
 /* One event: 32 bytes, little-endian, the layout scripts/trace.py reads. */
 typedef struct _KI_TRACE_RECORD {
@@ -64,6 +68,10 @@ extern volatile ULONG KiTraceMask;
  * no lock: only this CPU writes its ring. */
 VOID KiTraceRecord(USHORT Type, ULONG64 A, ULONG64 B, ULONG C);
 
+/* TRACE_LOCK's call: KiTraceRecord, and for an ACQUIRED with no spins the
+ * BEGIN before it (the fast paths test once for an uncontended acquire). */
+VOID KiTraceLockEvent(USHORT Type, ULONG64 Lock, ULONG64 Spins, ULONG Kind);
+
 #define KI_TRACE(group, type, a, b, c)                                          \
     do {                                                                        \
         if (__builtin_expect(KiTraceMask & (group), 0))                         \
@@ -78,4 +86,66 @@ VOID KiTraceStart(VOID);
  * tests, or a bug check with the other CPUs frozen).  Nothing if off. */
 VOID KiTraceDump(VOID);
 
+#else /* __ASSEMBLER__ */
+
+/*
+ * The lock trace points of the free build's fast paths
+ * (arch/x86_64/spinlock.S, queuedlock.S, rwlock.S):
+ *
+ *   TRACE_LOCK type, kind [, lock, spins]   one record: A = lock (%rdi unless
+ *                                           given), B = spins ($0 unless given)
+ *   TRACE_LOCK_SPIN kind [, lock]           one pass of a wait loop: counted in
+ *                                           %edx (which the path zeroed), and
+ *                                           the wait's BEGIN on the first
+ *
+ * Off, a point costs what KI_TRACE costs in C: a `testb` of the locks bit of
+ * KiTraceMask and a `jnz` that is never taken; the call and its register
+ * saves sit out of line in .text.unlikely.  Contract: every register is
+ * preserved, the flags are not (put a point where they are dead); on, it
+ * uses 80 bytes of stack below RSP and calls with RSP only 8-aligned (as
+ * RACE_POINT does, kernel/debug/race.h: no SSE in the kernel).  \lock must
+ * not be %rsi, which it is copied to first.
+ */
+.macro TRACE_LOCK type, kind, lock=%rdi, spins=$0
+    testb   $KI_TRACE_LOCKS, KiTraceMask(%rip)
+    jnz     .Ltrace_on\@
+.Ltrace_back\@:
+    .pushsection .text.unlikely, "ax"
+.Ltrace_on\@:
+    push    %rax
+    push    %rcx
+    push    %rdx
+    push    %rsi
+    push    %rdi
+    push    %r8
+    push    %r9
+    push    %r10
+    push    %r11
+    mov     \lock, %rsi                 /* before %rdi and %rdx are reused */
+    mov     \spins, %rdx
+    mov     $\kind, %ecx
+    mov     $\type, %edi
+    call    KiTraceLockEvent
+    pop     %r11
+    pop     %r10
+    pop     %r9
+    pop     %r8
+    pop     %rdi
+    pop     %rsi
+    pop     %rdx
+    pop     %rcx
+    pop     %rax
+    jmp     .Ltrace_back\@
+    .popsection
+.endm
+
+.macro TRACE_LOCK_SPIN kind, lock=%rdi
+    inc     %edx
+    cmp     $1, %edx
+    jne     .Ltrace_counted\@
+    TRACE_LOCK KI_TRACE_LOCK_BEGIN, \kind, \lock
+.Ltrace_counted\@:
+.endm
+
+#endif /* __ASSEMBLER__ */
 #endif
