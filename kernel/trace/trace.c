@@ -58,13 +58,15 @@ static void apply_trace(const char *value)
 KERNEL_OPTION("trace", "trace=GROUP,... (irql interrupts ipi dpc locks all): event rings, "
               "dumped to port 0xE9", apply_trace);
 
-VOID KiTraceStart(VOID)
+VOID KiTraceEnable(ULONG Groups)
 {
     ULONG cpus = KiActiveProcessorCount();
     ULONG64 size = 1;
 
-    if (!KiTraceRequested)
+    if (!Groups) {
+        __atomic_store_n(&KiTraceMask, 0, __ATOMIC_RELEASE);
         return;
+    }
     while (size * 2 <= KI_TRACE_POOL_RECORDS / cpus)
         size *= 2;
     for (ULONG n = 0; n < cpus; n++) {
@@ -73,10 +75,17 @@ VOID KiTraceStart(VOID)
         KiTraceRings[n].Head = 0;
         KiTraceRings[n].DpcRoutinesAtStart = KiProcessorBlock[n].Prcb.DpcRoutineCount;
     }
-    kprintf("trace: groups 0x%x, %llu records per CPU\n", KiTraceRequested,
-            (unsigned long long)size);
     /* Rings first, then the mask: a CPU that sees the mask sees its ring. */
-    __atomic_store_n(&KiTraceMask, KiTraceRequested | KI_TRACE_BUGCHECK, __ATOMIC_RELEASE);
+    __atomic_store_n(&KiTraceMask, Groups | KI_TRACE_BUGCHECK, __ATOMIC_RELEASE);
+}
+
+VOID KiTraceStart(VOID)
+{
+    if (!KiTraceRequested)
+        return;
+    KiTraceEnable(KiTraceRequested);
+    kprintf("trace: groups 0x%x, %llu records per CPU\n", KiTraceRequested,
+            (unsigned long long)KiTraceRings[0].Size);
 }
 
 VOID KiTraceRecord(USHORT Type, ULONG64 A, ULONG64 B, ULONG C)

@@ -82,6 +82,12 @@ VOID KiTraceLockEvent(USHORT Type, ULONG64 Lock, ULONG64 Spins, ULONG Kind);
  * `trace=` asked for (before the tests; the CPUs are all up). */
 VOID KiTraceStart(VOID);
 
+/* Tracing off (Groups 0: the rings kept), or fresh rings and Groups on,
+ * which is only safe while tracing is off: nobody writes a ring then.
+ * KiTraceStart is this for `trace=`; `make bench` switches the locks group
+ * on and off again to measure what it costs (kernel/debug/kbench.c). */
+VOID KiTraceEnable(ULONG Groups);
+
 /* Stop recording and write every ring to the debug console port (end of
  * tests, or a bug check with the other CPUs frozen).  Nothing if off. */
 VOID KiTraceDump(VOID);
