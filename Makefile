@@ -15,6 +15,9 @@
 #   make bench        benchmarks of the free build -> build/bench/
 #   make mutants      break the kernel on purpose (tests/mutants/), check the tests notice
 #   make soak         the concurrency tests in a loop with fresh race seeds (DURATION=10m)
+#   make trace TEST=<glob>  boot those tests with trace=all at 4 vCPUs ->
+#                     build/trace/<glob>.{json,svg,png,txt} (docs/tracing.md)
+#   make test-trace   one traced boot, checked against the kernel's counts (part of make test)
 #   make debug        QEMU halted with a gdb stub, and gdb attached
 #   make V=1 ...      show full commands
 #
@@ -89,7 +92,7 @@ else
 Q := @
 endif
 
-.PHONY: all run debug test test-kernel test-host test-big test-uefi test-calibrate test-screen test-run bench mutants soak tools clean
+.PHONY: all run debug test test-kernel test-host test-big test-uefi test-calibrate test-screen test-run bench mutants soak trace test-trace tools clean
 all: $(BUILD)/kernel.iso
 
 # Every object also depends on this Makefile: a changed flag rebuilds all.
@@ -176,6 +179,7 @@ debug: all
 test-host:
 	$(Q)sh scripts/need.sh test
 	$(Q)python3 -m unittest -q tests/test_runner_selftest.py
+	$(Q)python3 -m unittest -q tests/test_trace.py
 	$(Q)python3 scripts/check-doc-paths.py
 	$(Q)sh scripts/need.sh mutants
 	$(Q)python3 scripts/mutants.py --check-apply
@@ -222,6 +226,24 @@ soak:
 	$(Q)$(MAKE) --no-print-directory RACE=1
 	$(Q)$(MAKE) --no-print-directory RACE=1 CHECKED=0
 	$(Q)python3 scripts/soak.py --duration '$(DURATION)' --smp '$(SMP)' --accel '$(ACCEL)'
+
+# The tracer (docs/tracing.md): TEST's tests booted with trace=all at
+# TRACE_SMP vCPUs, the rings dumped through QEMU's debug console port and
+# drawn by scripts/trace.py.  The checked build unless CHECKED=0: both trace
+# their lock paths.  WINDOW=FROM,TO (us) narrows the SVG.
+TRACE_SMP ?= 4
+TEST ?= spinlock_stress_*
+WINDOW ?=
+trace: all
+	$(Q)sh scripts/need.sh trace
+	$(Q)python3 scripts/trace_boot.py --iso $(BUILD)/kernel.iso --symbols $(BUILD)/kernel.sym \
+		--filter '$(TEST)' --smp '$(TRACE_SMP)' --accel "$(ACCEL)" $(if $(WINDOW),--window '$(WINDOW)')
+
+# One traced boot, an MCS lock and DPCs, held against the kernel's own counts.
+test-trace: all
+	$(Q)sh scripts/need.sh trace
+	$(Q)python3 scripts/trace_boot.py --iso $(BUILD)/kernel.iso --symbols $(BUILD)/kernel.sym \
+		--filter 'spinlock_stress_in_stack_queued,dpc_targeted_*' --smp 4 --accel "$(ACCEL)" --check
 
 # The SMP tests once more on a big machine: every one of 32 vCPUs online.
 test-big: all

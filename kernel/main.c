@@ -25,6 +25,7 @@
 #include "kernel/console/framebuffer.h"
 #include "kernel/io/fwcfg.h"
 #include "kernel/options.h"
+#include "kernel/trace/trace.h"
 #include "kernel/smp/pcr.h"
 #include "kernel/io/serial_input.h"
 #include "kernel/smp/smp.h"
@@ -125,6 +126,7 @@ void KiSystemStartup(ULONG Magic, ULONG_PTR BootInfo)
     KiInitializeIoApics();              /* every input masked until an ISR connects */
     KiStartApplicationProcessors();
     print_processors(rdtsc() - start);
+    KiTraceStart();                     /* trace=: every CPU is up, the rings can be split */
 
     if (KiTestPattern[0])
         KiRunTests(KiTestPattern);

@@ -1,6 +1,6 @@
 #!/bin/sh
 # need.sh PURPOSE - make sure the tools for PURPOSE (build, run, uefi, test,
-# debug, bench, mutants, gui) are installed.  On Debian 12 and 13 and Ubuntu 22.04 and
+# debug, bench, mutants, gui, trace) are installed.  On Debian 12 and 13 and Ubuntu 22.04 and
 # 24.04, missing packages are installed with apt-get when we are root or have
 # password-less sudo; otherwise, and on any other distribution, we stop with
 # one line that names the exact packages.
@@ -47,6 +47,7 @@ test_tools="$run_tools python3:python3"
 debug_tools="$run_tools gdb:gdb"
 bench_tools="$test_tools gnuplot:gnuplot-nox"
 mutants_tools="$test_tools patch:patch"
+trace_tools="$test_tools rsvg-convert:librsvg2-bin"
 # make run GUI=1: QEMU's window comes as a module of its own package.
 gui_tools="$run_tools /usr/lib/$arch-linux-gnu/qemu/ui-gtk.so:qemu-system-gui"
 
@@ -59,7 +60,8 @@ case "$1" in
     bench) want=$bench_tools ;;
     mutants) want=$mutants_tools ;;
     gui) want=$gui_tools ;;
-    *) echo "usage: $0 build|run|uefi|gui|test|debug|bench|mutants" >&2; exit 2 ;;
+    trace) want=$trace_tools ;;
+    *) echo "usage: $0 build|run|uefi|gui|test|debug|bench|mutants|trace" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -2,7 +2,8 @@
 # test-all.sh "MAKE" - run every suite (host unit tests, kernel tests of the
 # checked and the free build, both again with race points on, SMP on 32
 # vCPUs, the SMP and IRQL tests under UEFI firmware, the TSC calibrated
-# against each reference, the screen console and the blue STOP screen),
+# against each reference, the screen console and the blue STOP screen, a
+# traced boot),
 # then print one total "N passed, N failed" line.
 # Exit status is non-zero if any suite failed or printed no total.
 set -u
@@ -47,6 +48,7 @@ for reference in hpet pmtimer pit; do
     run_suite "checked kernel, TSC against calibrate=$reference" test-calibrate CHECKED=1 CALIBRATE=$reference
 done
 run_suite "blue STOP screen" test-screen CHECKED=1
+run_suite "traced boot" test-trace CHECKED=1
 run_suite "make run" test-run
 
 echo "=== all suites"

@@ -11,7 +11,8 @@
  *            Kx cores: %rdi = PKSPIN_LOCK_QUEUE whose Lock holds &lock.
  *   out      KxTryToAcquireQueuedSpinLock: %eax = LOGICAL.
  *   clobbers %rax, %rcx, %rdx, %rsi, %rdi, flags.  Leaf routines: no stack
- *            use; interrupts (RFLAGS.IF) left as found; CR8 = IRQL.
+ *            use (but the trace points' while tracing is on); interrupts
+ *            (RFLAGS.IF) left as found; CR8 = IRQL.
  *   offsets  KSPIN_LOCK_QUEUE: Next +0, Lock +8 (16 bytes);
  *            KLOCK_QUEUE_HANDLE: LockQueue +0, OldIrql +0x10;
  *            LOCK_QUEUE_WAIT 1, LOCK_QUEUE_OWNER 2 (C_ASSERTed in
@@ -35,8 +36,14 @@
  * of these steps: swapped in but WAIT not yet stored, WAIT stored but not
  * linked, linked, granted; and on release: OWNER dropped, no successor seen,
  * waiting for the link, about to hand off.
+ *
+ * Trace points (kernel/trace/trace.h, TRACE_LOCK; one untaken branch each
+ * while tracing is off): acquired (uncontended, or granted after the passes
+ * of the wait), the wait's first pass, release and hand-off.
  */
 #include "kernel/debug/race.h"
+#include "kernel/trace/trace.h"
+#include "kernel/locks/spinlock_check.h"
 
 #define DISPATCH_LEVEL      2
 #define SYNCH_LEVEL         12
@@ -51,8 +58,9 @@
     .text
 
 /* Join lock %rdi's queue with entry %rsi, wait for our turn, return.
- * Clobbers %rax, %rcx. */
-.macro MCS_ACQUIRE_AND_RETURN
+ * \kind (KI_LOCK_IN_STACK or KI_LOCK_NUMBERED) is for the tracer.
+ * Clobbers %rax, %rcx, %rdx. */
+.macro MCS_ACQUIRE_AND_RETURN kind
     movq    $0, QNEXT(%rsi)             /* q.Next = NULL */
     movq    %rdi, QLOCK(%rsi)           /* q.Lock = &L */
     mov     %rsi, %rax
@@ -61,6 +69,7 @@
     jnz     .Lqueued\@
     lea     LOCK_QUEUE_OWNER(%rdi), %rcx
     mov     %rcx, QLOCK(%rsi)           /* no predecessor: q.Lock = &L|OWNER, ours */
+    TRACE_LOCK KI_TRACE_LOCK_ACQUIRED, \kind
     RACE_POINT mcs.acquire.uncontended
     ret
 .Lqueued\@:
@@ -70,20 +79,24 @@
     RACE_POINT mcs.acquire.wait_stored
     mov     %rsi, QNEXT(%rax)           /* prev.Next = q: from here prev may hand off to us */
     RACE_POINT mcs.acquire.linked
+    xor     %edx, %edx                  /* the passes of the wait, for the tracer */
 .Lwait\@:
+    TRACE_LOCK_SPIN \kind
     pause
     testb   $LOCK_QUEUE_WAIT, QLOCK(%rsi)   /* spin on our own entry, not on L */
     jnz     .Lwait\@
+    TRACE_LOCK KI_TRACE_LOCK_ACQUIRED, \kind, spins=%rdx
     RACE_POINT mcs.acquire.granted
     ret                                 /* TSO: no later load passes the load that saw OWNER */
 .endm
 
 /* Leave the queue of entry %rdi, handing the lock to the next waiter if any.
- * Clobbers %rax, %rcx, %rdx; falls through. */
-.macro MCS_RELEASE
+ * \kind is for the tracer.  Clobbers %rax, %rcx, %rdx; falls through. */
+.macro MCS_RELEASE kind
     RACE_POINT mcs.release.held
     mov     QLOCK(%rdi), %rdx
     and     $~(LOCK_QUEUE_WAIT | LOCK_QUEUE_OWNER), %rdx    /* &L */
+    TRACE_LOCK KI_TRACE_LOCK_RELEASE, \kind, lock=%rdx     /* still ours */
     mov     %rdx, QLOCK(%rdi)           /* q.Lock = &L: drop OWNER */
     mov     QNEXT(%rdi), %rcx           /* r = q.Next */
     test    %rcx, %rcx
@@ -99,6 +112,7 @@
     jz      .Llink\@
 .Lhandoff\@:
     RACE_POINT mcs.release.handing_off
+    TRACE_LOCK KI_TRACE_LOCK_HANDOFF, \kind, lock=%rdx     /* the successor's turn next */
     movq    $0, QNEXT(%rdi)             /* q.Next = NULL */
     or      $LOCK_QUEUE_OWNER, %rdx
     mov     %rdx, QLOCK(%rcx)           /* r.Lock = &L|OWNER: the hand-off.  A plain store:
@@ -115,7 +129,7 @@ KeAcquireInStackQueuedSpinLock:
     mov     $DISPATCH_LEVEL, %ecx
     mov     %rcx, %cr8                  /* raise before joining the queue */
     mov     %al, OLDIRQL(%rsi)
-    MCS_ACQUIRE_AND_RETURN
+    MCS_ACQUIRE_AND_RETURN KI_LOCK_IN_STACK
     .size   KeAcquireInStackQueuedSpinLock, . - KeAcquireInStackQueuedSpinLock
 
 /* VOID KeAcquireInStackQueuedSpinLockRaiseToSynch(PKSPIN_LOCK, PKLOCK_QUEUE_HANDLE) */
@@ -127,7 +141,7 @@ KeAcquireInStackQueuedSpinLockRaiseToSynch:
     mov     $SYNCH_LEVEL, %ecx
     mov     %rcx, %cr8
     mov     %al, OLDIRQL(%rsi)
-    MCS_ACQUIRE_AND_RETURN
+    MCS_ACQUIRE_AND_RETURN KI_LOCK_IN_STACK
     .size   KeAcquireInStackQueuedSpinLockRaiseToSynch, . - KeAcquireInStackQueuedSpinLockRaiseToSynch
 
 /* VOID KeAcquireInStackQueuedSpinLockAtDpcLevel(PKSPIN_LOCK, PKLOCK_QUEUE_HANDLE):
@@ -136,7 +150,7 @@ KeAcquireInStackQueuedSpinLockRaiseToSynch:
     .type   KeAcquireInStackQueuedSpinLockAtDpcLevel, @function
     .p2align 4
 KeAcquireInStackQueuedSpinLockAtDpcLevel:
-    MCS_ACQUIRE_AND_RETURN
+    MCS_ACQUIRE_AND_RETURN KI_LOCK_IN_STACK
     .size   KeAcquireInStackQueuedSpinLockAtDpcLevel, . - KeAcquireInStackQueuedSpinLockAtDpcLevel
 
 /* VOID KeAcquireInStackQueuedSpinLockForDpc(PKSPIN_LOCK, PKLOCK_QUEUE_HANDLE):
@@ -151,7 +165,7 @@ KeAcquireInStackQueuedSpinLockForDpc:
     jae     1f
     mov     $DISPATCH_LEVEL, %ecx
     mov     %rcx, %cr8
-1:  MCS_ACQUIRE_AND_RETURN
+1:  MCS_ACQUIRE_AND_RETURN KI_LOCK_IN_STACK
     .size   KeAcquireInStackQueuedSpinLockForDpc, . - KeAcquireInStackQueuedSpinLockForDpc
 
 /* VOID KeReleaseInStackQueuedSpinLock(PKLOCK_QUEUE_HANDLE) */
@@ -160,7 +174,7 @@ KeAcquireInStackQueuedSpinLockForDpc:
     .p2align 4
 KeReleaseInStackQueuedSpinLock:
     movzbl  OLDIRQL(%rdi), %esi
-    MCS_RELEASE
+    MCS_RELEASE KI_LOCK_IN_STACK
     mov     %rsi, %cr8                  /* lower only after the lock is passed on */
     ret
     .size   KeReleaseInStackQueuedSpinLock, . - KeReleaseInStackQueuedSpinLock
@@ -170,7 +184,7 @@ KeReleaseInStackQueuedSpinLock:
     .type   KeReleaseInStackQueuedSpinLockFromDpcLevel, @function
     .p2align 4
 KeReleaseInStackQueuedSpinLockFromDpcLevel:
-    MCS_RELEASE
+    MCS_RELEASE KI_LOCK_IN_STACK
     ret
     .size   KeReleaseInStackQueuedSpinLockFromDpcLevel, . - KeReleaseInStackQueuedSpinLockFromDpcLevel
 
@@ -181,7 +195,7 @@ KeReleaseInStackQueuedSpinLockFromDpcLevel:
     .p2align 4
 KeReleaseInStackQueuedSpinLockForDpc:
     movzbl  OLDIRQL(%rdi), %esi
-    MCS_RELEASE
+    MCS_RELEASE KI_LOCK_IN_STACK
     cmp     $DISPATCH_LEVEL, %esi
     jae     1f
     mov     %rsi, %cr8
@@ -197,7 +211,7 @@ KxAcquireQueuedSpinLock:
     mov     %rdi, %rsi
     mov     QLOCK(%rsi), %rdi
     and     $~(LOCK_QUEUE_WAIT | LOCK_QUEUE_OWNER), %rdi
-    MCS_ACQUIRE_AND_RETURN
+    MCS_ACQUIRE_AND_RETURN KI_LOCK_NUMBERED
     .size   KxAcquireQueuedSpinLock, . - KxAcquireQueuedSpinLock
 
 /* VOID KxReleaseQueuedSpinLock(PKSPIN_LOCK_QUEUE Entry) */
@@ -205,7 +219,7 @@ KxAcquireQueuedSpinLock:
     .type   KxReleaseQueuedSpinLock, @function
     .p2align 4
 KxReleaseQueuedSpinLock:
-    MCS_RELEASE
+    MCS_RELEASE KI_LOCK_NUMBERED
     ret
     .size   KxReleaseQueuedSpinLock, . - KxReleaseQueuedSpinLock
 

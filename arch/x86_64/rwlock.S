@@ -6,8 +6,9 @@
  *   ABI      System V AMD64.
  *   in       %rdi = PEX_SPIN_LOCK; %sil = KIRQL OldIrql (releases).
  *   out      %al = old KIRQL (raising acquires); %eax = LOGICAL (try, convert).
- *   clobbers %rax, %rcx, %rsi, %r8, flags.  Leaf routines: no stack use;
- *            interrupts (RFLAGS.IF) left as found; CR8 = IRQL.
+ *   clobbers %rax, %rcx, %rdx, %rsi, %r8, flags.  Leaf routines: no stack
+ *            use (but the trace points' while tracing is on); interrupts
+ *            (RFLAGS.IF) left as found; CR8 = IRQL.
  *   memory   EX_SPIN_LOCK: 4 bytes at (%rdi).  Bit 31 (W) = a writer holds
  *            the lock, or has claimed it and waits for the readers inside to
  *            leave; bits 0..30 (R) = readers inside.  0 = free.
@@ -30,8 +31,15 @@
  * Race points (kernel/debug/race.h; nothing unless RACE=1) sit between each read
  * of the word and the locked instruction that acts on it, after each
  * transition, and before each release.
+ *
+ * Trace points (kernel/trace/trace.h, TRACE_LOCK; one untaken branch each
+ * while tracing is off): acquired (with the passes of the wait), the wait's
+ * first pass, and release.  The tries and the conversion have none, as in
+ * the checked build.
  */
 #include "kernel/debug/race.h"
+#include "kernel/trace/trace.h"
+#include "kernel/locks/spinlock_check.h"
 
 #define DISPATCH_LEVEL  2
 #define WRITER          0x80000000
@@ -41,8 +49,10 @@
 
     .text
 
-/* Enter as a reader.  Clobbers %eax, %ecx. */
+/* Enter as a reader.  Clobbers %eax, %ecx, %edx (the passes of the wait,
+ * for the tracer: zeroed by an idiom the CPU drops at rename). */
 .macro SHARED_ACQUIRE
+    xor     %edx, %edx
     mov     (%rdi), %eax
 .Ltry\@:
     test    %eax, %eax
@@ -51,21 +61,24 @@
     lea     1(%rax), %ecx
     lock cmpxchg %ecx, (%rdi)           /* R + 1 if the word is still %eax; else %eax = now */
     jne     .Ltry\@
+    TRACE_LOCK KI_TRACE_LOCK_ACQUIRED, KI_LOCK_SHARED, spins=%rdx
     RACE_POINT rw.shared.held
     jmp     .Ldone\@
 .Lwait\@:
+    TRACE_LOCK_SPIN KI_LOCK_SHARED
     pause
     mov     (%rdi), %eax                /* a plain read: the writer keeps its line */
     jmp     .Ltry\@
 .Ldone\@:
 .endm
 
-/* Enter as the writer.  Clobbers %eax, %ecx. */
+/* Enter as the writer.  Clobbers %eax, %ecx, %edx (as SHARED_ACQUIRE). */
 .macro EXCLUSIVE_ACQUIRE
     xor     %eax, %eax
+    xor     %edx, %edx
     mov     $WRITER, %ecx
     lock cmpxchg %ecx, (%rdi)           /* free -> writer: the uncontended case */
-    je      .Ldone\@
+    je      .Lheld\@
 .Lclaim\@:
     test    %eax, %eax
     js      .Lwriter\@                  /* another writer holds or claimed it */
@@ -75,14 +88,17 @@
     RACE_POINT rw.exclusive.claimed     /* readers inside leave; new ones must wait */
 .Ldrain\@:
     testl   $READERS, (%rdi)            /* the readers inside leave by themselves */
-    jz      .Ldone\@
+    jz      .Lheld\@
+    TRACE_LOCK_SPIN KI_LOCK_EXCLUSIVE
     pause
     jmp     .Ldrain\@
 .Lwriter\@:
+    TRACE_LOCK_SPIN KI_LOCK_EXCLUSIVE
     pause
     mov     (%rdi), %eax
     jmp     .Lclaim\@
-.Ldone\@:
+.Lheld\@:
+    TRACE_LOCK KI_TRACE_LOCK_ACQUIRED, KI_LOCK_EXCLUSIVE, spins=%rdx
 .endm
 
 /* Raise to DISPATCH_LEVEL, old IRQL in %r8. */
@@ -118,6 +134,7 @@ ExAcquireSpinLockSharedAtDpcLevel:
     .p2align 4
 ExReleaseSpinLockShared:
     RACE_POINT rw.release_shared.held
+    TRACE_LOCK KI_TRACE_LOCK_RELEASE, KI_LOCK_SHARED
     lock decl (%rdi)                    /* R - 1: locked, readers leave concurrently */
     movzbl  %sil, %esi
     mov     %rsi, %cr8
@@ -130,6 +147,7 @@ ExReleaseSpinLockShared:
     .p2align 4
 ExReleaseSpinLockSharedFromDpcLevel:
     RACE_POINT rw.release_shared_from_dpc.held
+    TRACE_LOCK KI_TRACE_LOCK_RELEASE, KI_LOCK_SHARED
     lock decl (%rdi)
     ret
     .size   ExReleaseSpinLockSharedFromDpcLevel, . - ExReleaseSpinLockSharedFromDpcLevel
@@ -160,6 +178,7 @@ ExAcquireSpinLockExclusiveAtDpcLevel:
     .p2align 4
 ExReleaseSpinLockExclusive:
     RACE_POINT rw.release_exclusive.held
+    TRACE_LOCK KI_TRACE_LOCK_RELEASE, KI_LOCK_EXCLUSIVE
     movl    $0, (%rdi)                  /* (1,0) -> (0,0): only the writer writes now */
     movzbl  %sil, %esi
     mov     %rsi, %cr8
@@ -172,6 +191,7 @@ ExReleaseSpinLockExclusive:
     .p2align 4
 ExReleaseSpinLockExclusiveFromDpcLevel:
     RACE_POINT rw.release_exclusive_from_dpc.held
+    TRACE_LOCK KI_TRACE_LOCK_RELEASE, KI_LOCK_EXCLUSIVE
     movl    $0, (%rdi)
     ret
     .size   ExReleaseSpinLockExclusiveFromDpcLevel, . - ExReleaseSpinLockExclusiveFromDpcLevel

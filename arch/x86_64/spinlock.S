@@ -6,8 +6,9 @@
  *   ABI      System V AMD64 (NTAPI and FASTCALL are this one ABI here).
  *   in       %rdi = PKSPIN_LOCK; %sil = KIRQL NewIrql / OldIrql (releases).
  *   out      %al = old KIRQL (raising acquires) or BOOLEAN (try).
- *   clobbers %rax, %rcx, %rsi, flags.  Leaf routines: no stack use beyond
- *            the return address; interrupts (RFLAGS.IF) left as found.
+ *   clobbers %rax, %rcx, %rdx, %rsi, flags.  Leaf routines: no stack use
+ *            beyond the return address (but the trace points' while tracing
+ *            is on); interrupts (RFLAGS.IF) left as found.
  *   memory   KSPIN_LOCK: 8 bytes at (%rdi), 0 = free, 1 = held.
  *   IRQL     CR8 = IRQL (wdm/irql.h); DISPATCH_LEVEL 2, SYNCH_LEVEL 12.
  *
@@ -22,8 +23,14 @@
  * the locked instruction, inside the critical section's first and last
  * instructions, between a waiter's "looks free" and its retry, and between
  * the releasing store and the lowering of IRQL.
+ *
+ * Trace points (kernel/trace/trace.h, TRACE_LOCK; one untaken branch each
+ * while tracing is off): acquired (with the passes of the wait), the wait's
+ * first pass, and release before the store.
  */
 #include "kernel/debug/race.h"
+#include "kernel/trace/trace.h"
+#include "kernel/locks/spinlock_check.h"
 
 #define DISPATCH_LEVEL  2
 #define SYNCH_LEVEL     12
@@ -32,14 +39,24 @@
 
     .text
 
-/* Spin until the lock word at (%rdi) reads 0, then retry at label \retry. */
-.macro WAIT_UNTIL_FREE retry
-.Lspin\@:
+/* Take the lock word at (%rdi) and return.  %edx counts the passes of the
+ * wait for the tracer: zeroed by an idiom the CPU drops at rename, counted
+ * only while spinning.  \name names the race points. */
+.macro TAKE_AND_RETURN name
+    xor     %edx, %edx
+.Ltry\@:
+    lock btsq $0, (%rdi)            /* CF = the old bit 0: the one locked instruction */
+    jc      .Lspin\@
+    TRACE_LOCK KI_TRACE_LOCK_ACQUIRED, KI_LOCK_EXECUTIVE, spins=%rdx
+    RACE_POINT \name\().held
+    ret
+.Lspin\@:                           /* wait until the word reads 0, then retry */
+    TRACE_LOCK_SPIN KI_LOCK_EXECUTIVE
     pause                           /* spin-wait hint: no memory-order machine clear on exit */
     cmpq    $0, (%rdi)              /* a plain read: no bus lock, no line stolen */
     jne     .Lspin\@
     RACE_POINT spinlock.waiter.saw_free     /* another CPU may take it first */
-    jmp     \retry
+    jmp     .Ltry\@
 .endm
 
 /* Raise to \level, then take the lock word at (%rdi) and return the old
@@ -49,11 +66,7 @@
     mov     $\level, %ecx
     mov     %rcx, %cr8              /* raise first: no DPC can now run here and spin on it */
     RACE_POINT \name\().raised
-1:  lock btsq $0, (%rdi)            /* CF = the old bit 0: the one locked instruction */
-    jc      2f
-    RACE_POINT \name\().held
-    ret
-2:  WAIT_UNTIL_FREE 1b
+    TAKE_AND_RETURN \name
 .endm
 
 /* KIRQL KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock)   (KeAcquireSpinLock) */
@@ -78,6 +91,7 @@ KeAcquireSpinLockRaiseToSynch:
     .p2align 4
 KeReleaseSpinLock:
     RACE_POINT spinlock.release.held
+    TRACE_LOCK KI_TRACE_LOCK_RELEASE, KI_LOCK_EXECUTIVE
     movq    $0, (%rdi)              /* release: the store TSO keeps after the critical section */
     RACE_POINT spinlock.release.stored      /* free, IRQL still raised */
     movzbl  %sil, %esi
@@ -94,11 +108,7 @@ KeReleaseSpinLock:
     .p2align 4
 KeAcquireSpinLockAtDpcLevel:
 KefAcquireSpinLockAtDpcLevel:
-1:  lock btsq $0, (%rdi)
-    jc      2f
-    RACE_POINT spinlock.acquire_at_dpc.held
-    ret
-2:  WAIT_UNTIL_FREE 1b
+    TAKE_AND_RETURN spinlock.acquire_at_dpc
     .size   KeAcquireSpinLockAtDpcLevel, . - KeAcquireSpinLockAtDpcLevel
     .size   KefAcquireSpinLockAtDpcLevel, . - KefAcquireSpinLockAtDpcLevel
 
@@ -112,6 +122,7 @@ KefAcquireSpinLockAtDpcLevel:
 KeReleaseSpinLockFromDpcLevel:
 KefReleaseSpinLockFromDpcLevel:
     RACE_POINT spinlock.release_from_dpc.held
+    TRACE_LOCK KI_TRACE_LOCK_RELEASE, KI_LOCK_EXECUTIVE
     movq    $0, (%rdi)
     ret
     .size   KeReleaseSpinLockFromDpcLevel, . - KeReleaseSpinLockFromDpcLevel
@@ -143,11 +154,7 @@ KeAcquireSpinLockForDpc:
     jae     1f
     mov     $DISPATCH_LEVEL, %ecx
     mov     %rcx, %cr8
-1:  lock btsq $0, (%rdi)
-    jc      2f
-    RACE_POINT spinlock.acquire_for_dpc.held
-    ret
-2:  WAIT_UNTIL_FREE 1b
+1:  TAKE_AND_RETURN spinlock.acquire_for_dpc
     .size   KeAcquireSpinLockForDpc, . - KeAcquireSpinLockForDpc
 
 /* VOID KeReleaseSpinLockForDpc(PKSPIN_LOCK SpinLock, KIRQL OldIrql):
@@ -157,6 +164,7 @@ KeAcquireSpinLockForDpc:
     .p2align 4
 KeReleaseSpinLockForDpc:
     RACE_POINT spinlock.release_for_dpc.held
+    TRACE_LOCK KI_TRACE_LOCK_RELEASE, KI_LOCK_EXECUTIVE
     movq    $0, (%rdi)
     RACE_POINT spinlock.release_for_dpc.stored
     movzbl  %sil, %esi

@@ -23,6 +23,7 @@
 #include "kernel/smp/smp.h"
 #include "kernel/smp/stackguard.h"
 #include "kernel/debug/symbols.h"
+#include "kernel/trace/trace.h"
 #include "arch/x86_64/cpu.h"
 #include "printf.h"
 
@@ -223,6 +224,7 @@ static DECLSPEC_NORETURN void bugcheck(ULONG code, ULONG_PTR p1, ULONG_PTR p2, U
             hlt();
     }
 
+    KI_TRACE(KI_TRACE_BUGCHECK, KI_TRACE_BUGCHECK_EVENT, code, p1, p2);
     ULONG frozen = KiFreezeOtherProcessors();
     KiFramebufferBeginStopScreen();     /* the same text on the screen, white on blue */
     stop_print("\n*** STOP: 0x%08X (0x%016llX,0x%016llX,0x%016llX,0x%016llX)\n", code,
@@ -266,6 +268,7 @@ void KiBugCheckWithTrapFrame(ULONG BugCheckCode, ULONG_PTR P1, ULONG_PTR P2, ULO
 
 void KiExitMachine(ULONG Value)
 {
+    KiTraceDump();                      /* trace=: the rings, the STOP's last events included */
     outl(QEMU_EXIT_PORT, Value);        /* isa-debug-exit: QEMU ends here */
     cli();
     for (;;)

@@ -1,6 +1,12 @@
 /*
  * kbench.c - run the benchmarks named by `bench=<glob>` and print their
  * metrics as `BENCH {json}` lines for tests/bench.py.
+ *
+ * Then the uncontended lock benchmarks once more with the tracer's locks
+ * group on (kernel/trace/trace.h): each metric again as trace_on.NAME, its
+ * floor NAME from the first pass, so the ratio is the cost of tracing on
+ * against off, in one boot.  The free build's fast paths have their trace
+ * points compiled in either way: the first pass is the cost of "off".
  */
 #include "wdm.h"
 #include "kbench.h"
@@ -10,6 +16,7 @@
 #include "kernel/debug/bugcheck.h"
 #include "kernel/console/console.h"
 #include "kernel/options.h"
+#include "kernel/trace/trace.h"
 #include "arch/x86_64/calibrate.h"
 
 #ifndef KERNEL_VERSION
@@ -19,6 +26,7 @@
 extern const struct kbench __kbench_start[], __kbench_end[];
 
 static char KiBenchPattern[64];
+static BOOLEAN KiBenchTracing;          /* the second pass: names get trace_on. */
 
 static void apply_bench(const char *value)
 {
@@ -48,9 +56,13 @@ static void print_metric(const char *metric, const char *unit, ULONG64 median, U
                          ULONG samples, const char *floor, const char *inline_floor,
                          const char *extra)
 {
-    kprintf("BENCH {\"name\":\"%s\",\"vcpus\":%u,\"unit\":\"%s\",\"median\":%llu,\"p99\":%llu,"
+    if (KiBenchTracing) {
+        floor = metric;                 /* on against off: the same pair, first pass */
+        inline_floor = NULL;
+    }
+    kprintf("BENCH {\"name\":\"%s%s\",\"vcpus\":%u,\"unit\":\"%s\",\"median\":%llu,\"p99\":%llu,"
             "\"samples\":%u,\"floor\":\"%s\"%s%s%s%s%s}\n",
-            metric, KeQueryActiveProcessorCount(NULL), unit, (unsigned long long)median,
+            KiBenchTracing ? "trace_on." : "", metric, KeQueryActiveProcessorCount(NULL), unit, (unsigned long long)median,
             (unsigned long long)p99, samples, floor ? floor : "",
             inline_floor ? ",\"inline_floor\":\"" : "", inline_floor ? inline_floor : "",
             inline_floor ? "\"" : "", extra ? "," : "", extra ? extra : "");
@@ -100,16 +112,27 @@ BOOLEAN KiBenchmarksRequested(void)
     return KiBenchPattern[0] != '\0';
 }
 
+static BOOLEAN selected(const struct kbench *b)
+{
+    return strcmp(KiBenchPattern, "all") == 0 || glob_match(KiBenchPattern, b->name);
+}
+
 void KiRunBenchmarks(void)
 {
     kprintf("BENCH-START {\"tsc_hz\":%llu,\"vcpus\":%u,\"build\":\"%s\",\"version\":\"%s\"}\n",
             (unsigned long long)KiTscFrequency, KeQueryActiveProcessorCount(NULL),
             DBG ? "checked" : "free", KERNEL_VERSION);
     for (const struct kbench *b = __kbench_start; b < __kbench_end; b++) {
-        if (strcmp(KiBenchPattern, "all") != 0 && !glob_match(KiBenchPattern, b->name))
-            continue;
-        b->run();
+        if (selected(b))
+            b->run();
     }
+    KiTraceEnable(KI_TRACE_LOCKS);
+    KiBenchTracing = TRUE;
+    for (const struct kbench *b = __kbench_start; b < __kbench_end; b++)
+        if (selected(b) && glob_match("uncontended_*", b->name))
+            b->run();
+    KiBenchTracing = FALSE;
+    KiTraceEnable(0);
     kprintf("BENCH-END\n");
     KiExitMachine(KI_EXIT_TESTS_PASSED);
 }

@@ -21,6 +21,7 @@
  */
 #include "wdm.h"
 #include "kernel/debug/race.h"
+#include "kernel/trace/trace.h"
 #include "kernel/dpc/dpc.h"
 #include "kernel/debug/bugcheck.h"
 #include "kernel/irql/interrupt.h"
@@ -131,6 +132,8 @@ BOOLEAN NTAPI KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemAr
             request = TRUE;
         }
         KI_RACE_POINT("dpc.insert.queued");     /* on the list, flags decided */
+        KI_TRACE(KI_TRACE_DPC, KI_TRACE_DPC_INSERT, Dpc->DeferredRoutine, Dpc,
+                 (target->Number << 8) | Dpc->Importance);
     }
     dpc_unlock(queue);
     KI_RACE_POINT("dpc.insert.unlocked");       /* the target may drain it before we ask */
@@ -246,7 +249,10 @@ static VOID retire_dpc_list(PVOID Context)
 
         prcb->DpcRoutineStart = rdtsc();        /* the watchdog's single-DPC clock */
         ULONG held = DBG ? KiHeldSpinLockCount() : 0;
+        prcb->DpcRoutineCount++;
+        KI_TRACE(KI_TRACE_DPC, KI_TRACE_DPC_START, routine, dpc, 0);
         routine(dpc, context, argument1, argument2);
+        KI_TRACE(KI_TRACE_DPC, KI_TRACE_DPC_END, routine, dpc, 0);     /* dpc may be gone: a number only */
         /* A lock kept first (its raise would explain a wrong IRQL): else
          * the next DPC, or the code below us, takes the blame. */
         if (DBG)

@@ -35,6 +35,7 @@
 #include "kernel/debug/bugcheck.h"
 #include "kernel/smp/pcr.h"
 #include "kernel/debug/race.h"
+#include "kernel/trace/trace.h"
 #include "kernel/smp/smp.h"
 #include "kernel/locks/spinlock_check.h"
 #include "kernel/locks/lockorder.h"
@@ -84,9 +85,11 @@ void KiDispatchInterrupt(PKTRAP_FRAME f)
     }
     ULONG held = DBG ? KiHeldSpinLockCount() : 0;
     ULONG context = DBG ? KiLockOrderEnterInterrupt(irql) : 0;  /* the handler's own lock order */
+    KI_TRACE(KI_TRACE_INTERRUPTS, KI_TRACE_INTERRUPT_ENTRY, vector, old, 0);
     sti();
     handler(f, KiInterruptTable[vector].Context);
     cli();
+    KI_TRACE(KI_TRACE_INTERRUPTS, KI_TRACE_INTERRUPT_EXIT, vector, old, 0);
     if (DBG)
         KiLockOrderLeaveInterrupt(context);
     if (late_eoi)
@@ -129,6 +132,7 @@ VOID KiRequestSoftwareInterrupt(KIRQL Level)
 
 VOID KiRequestSoftwareInterruptOn(ULONG Number, KIRQL Level)
 {
+    KI_TRACE(KI_TRACE_INTERRUPTS, KI_TRACE_SOFTWARE_INTERRUPT, Level, Number, 0);
     if (Number == KeGetCurrentPrcb()->Number)
         KiRequestSoftwareInterrupt(Level);
     else

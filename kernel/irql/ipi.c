@@ -11,6 +11,7 @@
  */
 #include "wdm.h"
 #include "kernel/debug/race.h"
+#include "kernel/trace/trace.h"
 #include "kernel/irql/ipi.h"
 #include "kernel/irql/interrupt.h"
 #include "kernel/smp/pcr.h"
@@ -49,6 +50,7 @@ static VOID ipi_interrupt(PKTRAP_FRAME f, PVOID context)
     LONG requests = __atomic_exchange_n(&prcb->IpiRequests, 0, __ATOMIC_ACQUIRE);
 
     KI_RACE_POINT("ipi.receive.taken");
+    KI_TRACE(KI_TRACE_IPI, KI_TRACE_IPI_RECEIVE, requests, 0, 0);
 
     UNREFERENCED_PARAMETER(f);
     UNREFERENCED_PARAMETER(context);
@@ -79,6 +81,7 @@ void KiRequestIpi(KAFFINITY Targets, LONG Requests)
     ULONG command = ICR_FIXED | ICR_ASSERT | KI_VECTOR_IPI;
     if (Targets == 0)
         return;
+    KI_TRACE(KI_TRACE_IPI, KI_TRACE_IPI_SEND, Requests, Targets, 0);
     if (Targets == online)
         KiApicSendIpi(0, command | ICR_DEST_ALL);
     else if (Targets == others)

@@ -19,6 +19,7 @@
 #define KI_DEFINE_IRQL_EXPORTS
 #include "wdm.h"
 #include "kernel/locks/spinlock_check.h"
+#include "kernel/trace/trace.h"
 
 #define CALLER ((ULONG_PTR)__builtin_return_address(0))
 
@@ -34,6 +35,7 @@ static KIRQL raise(KIRQL NewIrql, ULONG_PTR caller)
     if (DBG && (NewIrql < old || NewIrql > HIGH_LEVEL))
         KeBugCheckEx(IRQL_NOT_GREATER_OR_EQUAL, old, NewIrql, 0, caller);
     __writecr8(NewIrql);
+    KI_TRACE(KI_TRACE_IRQL, KI_TRACE_IRQL_RAISE, old, NewIrql, 0);
     return old;
 }
 
@@ -59,6 +61,7 @@ VOID KiLowerIrqlChecked(KIRQL NewIrql, ULONG_PTR Caller)
     if (NewIrql > current || NewIrql > HIGH_LEVEL)
         KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, NewIrql, current, 0, Caller);
     KiCheckIrqlLowering(NewIrql, Caller);      /* spin locks held, stale raise: 0x0F, 0xC8 */
+    KI_TRACE(KI_TRACE_IRQL, KI_TRACE_IRQL_LOWER, current, NewIrql, 0);   /* before: a DPC may run at once */
     __writecr8(NewIrql);
 }
 

@@ -23,6 +23,7 @@
 #include "kernel/smp/pcr.h"
 #include "kernel/locks/spinlock_check.h"
 #include "kernel/locks/lockorder.h"
+#include "kernel/trace/trace.h"
 #include "arch/x86_64/cpu.h"
 
 #define CALLER ((ULONG_PTR)__builtin_return_address(0))
@@ -106,13 +107,15 @@ LOGICAL FASTCALL KeTryToAcquireQueuedSpinLockRaiseToSynch(KSPIN_LOCK_QUEUE_NUMBE
 /* ---- Checked build: the MCS queue in C, with checks -------------------- */
 
 /* Join L's queue with entry q and wait for our turn.  Recursion first: on
- * the same CPU the wait would never end. */
-static VOID mcs_acquire(PKSPIN_LOCK L, PKSPIN_LOCK_QUEUE q)
+ * the same CPU the wait would never end.  Kind (KI_LOCK_IN_STACK or
+ * KI_LOCK_NUMBERED) is for the tracer. */
+static VOID mcs_acquire(PKSPIN_LOCK L, PKSPIN_LOCK_QUEUE q, UCHAR Kind)
 {
     volatile KSPIN_LOCK *word = L;
 
     if (KiFindHeldLock(L, 0))
         KiBugCheckRecursion(L, *word);
+    KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_BEGIN, L, 0, Kind);
     q->Next = NULL;
     q->Lock = L;
     /* xchg: join as the tail; locked, so a full barrier. */
@@ -121,6 +124,7 @@ static VOID mcs_acquire(PKSPIN_LOCK L, PKSPIN_LOCK_QUEUE q)
     if (!prev) {
         q->Lock = (PKSPIN_LOCK)((ULONG_PTR)L | LOCK_QUEUE_OWNER);    /* 0 -> q: ours */
         KI_RACE_POINT("mcs.acquire.uncontended");
+        KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_ACQUIRED, L, 0, Kind);
         return;
     }
     KI_RACE_POINT("mcs.acquire.swapped");       /* the tail, not yet linked behind prev */
@@ -135,6 +139,7 @@ static VOID mcs_acquire(PKSPIN_LOCK L, PKSPIN_LOCK_QUEUE q)
         KiSpinWaitPause(&wait, L, *word);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);    /* compiler only on x86: keep the section after */
     KI_RACE_POINT("mcs.acquire.granted");
+    KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_ACQUIRED, L, wait.Spins + 1, Kind);   /* queued: >= 1 */
 }
 
 /* The lock entry q holds; 0x10 if q does not hold one. */
@@ -147,11 +152,12 @@ static PKSPIN_LOCK owned_lock(PKSPIN_LOCK_QUEUE q, ULONG_PTR Caller)
     return (PKSPIN_LOCK)(state & ~STATE_BITS);
 }
 
-static VOID mcs_release(PKSPIN_LOCK L, PKSPIN_LOCK_QUEUE q)
+static VOID mcs_release(PKSPIN_LOCK L, PKSPIN_LOCK_QUEUE q, UCHAR Kind)
 {
     volatile KSPIN_LOCK *word = L;
 
     KI_RACE_POINT("mcs.release.held");
+    KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_RELEASE, L, 0, Kind);     /* still ours */
     __atomic_thread_fence(__ATOMIC_RELEASE);    /* compiler only: the section stays before */
     q->Lock = L;                                /* drop OWNER */
     if (!q->Next) {
@@ -168,6 +174,7 @@ static VOID mcs_release(PKSPIN_LOCK L, PKSPIN_LOCK_QUEUE q)
     }
     PKSPIN_LOCK_QUEUE next = q->Next;
     KI_RACE_POINT("mcs.release.handing_off");
+    KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_HANDOFF, L, 0, Kind);     /* the successor's turn next */
     q->Next = NULL;
     next->Lock = (PKSPIN_LOCK)((ULONG_PTR)L | LOCK_QUEUE_OWNER);    /* hand-off: WAIT -> OWNER */
 }
@@ -177,7 +184,7 @@ static VOID in_stack_acquire(PKSPIN_LOCK L, PKLOCK_QUEUE_HANDLE Handle, KIRQL Ol
                              KIRQL HoldIrql, ULONG_PTR Caller)
 {
     KiLockOrderAcquire(L, KI_LOCK_IN_STACK, Caller);
-    mcs_acquire(L, &Handle->LockQueue);
+    mcs_acquire(L, &Handle->LockQueue, KI_LOCK_IN_STACK);
     KiTrackAcquire(L, KI_LOCK_IN_STACK, OldIrql, HoldIrql, Caller);
 }
 
@@ -186,7 +193,7 @@ static VOID in_stack_release(PKLOCK_QUEUE_HANDLE Handle, BOOLEAN Restores, ULONG
     PKSPIN_LOCK L = owned_lock(&Handle->LockQueue, Caller);
 
     KiTrackRelease(L, KI_LOCK_IN_STACK, Restores, Caller);
-    mcs_release(L, &Handle->LockQueue);
+    mcs_release(L, &Handle->LockQueue, KI_LOCK_IN_STACK);
 }
 
 /* Releases that lower must run at the level the lock is held at. */
@@ -284,7 +291,7 @@ static KIRQL numbered_acquire(KSPIN_LOCK_QUEUE_NUMBER Number, KIRQL Target, ULON
     PKSPIN_LOCK L = (PKSPIN_LOCK)((ULONG_PTR)q->Lock & ~STATE_BITS);
 
     KiLockOrderAcquire(L, KI_LOCK_NUMBERED, Caller);
-    mcs_acquire(L, q);
+    mcs_acquire(L, q, KI_LOCK_NUMBERED);
     KiTrackAcquire(L, KI_LOCK_NUMBERED, old, Target, Caller);
     return old;
 }
@@ -309,7 +316,7 @@ VOID FASTCALL KeReleaseQueuedSpinLock(KSPIN_LOCK_QUEUE_NUMBER Number, KIRQL OldI
                         OldIrql);
     owned_lock(q, CALLER);
     KiTrackRelease(L, KI_LOCK_NUMBERED, KI_RELEASE_RESTORES, CALLER);
-    mcs_release(L, q);
+    mcs_release(L, q, KI_LOCK_NUMBERED);
     KiLowerIrqlChecked(OldIrql, CALLER);
 }
 

@@ -22,6 +22,7 @@
 #include "kernel/smp/pcr.h"
 #include "kernel/locks/spinlock_check.h"
 #include "kernel/locks/lockorder.h"
+#include "kernel/trace/trace.h"
 #include "arch/x86_64/cpu.h"
 
 #if DBG
@@ -54,6 +55,7 @@ static VOID shared_acquire(PEX_SPIN_LOCK SpinLock, KIRQL OldIrql, ULONG_PTR Call
 
     check_not_held(SpinLock);
     KiLockOrderAcquire((PVOID)SpinLock, KI_LOCK_SHARED, Caller);
+    KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_BEGIN, SpinLock, 0, KI_LOCK_SHARED);
     for (;;) {
         LONG now = *SpinLock;
         if (now & WRITER) {                     /* a writer holds or waits: wait */
@@ -65,6 +67,7 @@ static VOID shared_acquire(PEX_SPIN_LOCK SpinLock, KIRQL OldIrql, ULONG_PTR Call
             break;
     }
     KI_RACE_POINT("rw.shared.held");
+    KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_ACQUIRED, SpinLock, wait.Spins, KI_LOCK_SHARED);
     KiTrackAcquire((PVOID)SpinLock, KI_LOCK_SHARED, OldIrql, DISPATCH_LEVEL, Caller);
 }
 
@@ -74,6 +77,7 @@ static VOID exclusive_acquire(PEX_SPIN_LOCK SpinLock, KIRQL OldIrql, ULONG_PTR C
 
     check_not_held(SpinLock);
     KiLockOrderAcquire((PVOID)SpinLock, KI_LOCK_EXCLUSIVE, Caller);
+    KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_BEGIN, SpinLock, 0, KI_LOCK_EXCLUSIVE);
     if (!cas(SpinLock, 0, WRITER)) {            /* (0,0) -> (1,0), or: */
         for (;;) {
             while (*SpinLock & WRITER)          /* another writer first */
@@ -88,6 +92,7 @@ static VOID exclusive_acquire(PEX_SPIN_LOCK SpinLock, KIRQL OldIrql, ULONG_PTR C
             KiSpinWaitPause(&wait, (PVOID)SpinLock, word_of(SpinLock));
     }
     KI_RACE_POINT("rw.exclusive.held");
+    KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_ACQUIRED, SpinLock, wait.Spins, KI_LOCK_EXCLUSIVE);
     KiTrackAcquire((PVOID)SpinLock, KI_LOCK_EXCLUSIVE, OldIrql, DISPATCH_LEVEL, Caller);
 }
 
@@ -97,6 +102,7 @@ static VOID shared_release(PEX_SPIN_LOCK SpinLock, BOOLEAN Restores, ULONG_PTR C
         !KiTrackRelease((PVOID)SpinLock, KI_LOCK_SHARED, Restores, Caller))
         KiBugCheckNotOwned((PVOID)SpinLock, word_of(SpinLock), Caller);
     KI_RACE_POINT("rw.release_shared.held");
+    KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_RELEASE, SpinLock, 0, KI_LOCK_SHARED);
     __atomic_fetch_sub(SpinLock, 1, __ATOMIC_SEQ_CST);     /* lock dec */
 }
 
@@ -106,6 +112,7 @@ static VOID exclusive_release(PEX_SPIN_LOCK SpinLock, BOOLEAN Restores, ULONG_PT
         !KiTrackRelease((PVOID)SpinLock, KI_LOCK_EXCLUSIVE, Restores, Caller))
         KiBugCheckNotOwned((PVOID)SpinLock, word_of(SpinLock), Caller);
     KI_RACE_POINT("rw.release_exclusive.held");
+    KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_RELEASE, SpinLock, 0, KI_LOCK_EXCLUSIVE);
     __atomic_store_n(SpinLock, 0, __ATOMIC_RELEASE);      /* mov $0 */
 }
 

@@ -30,6 +30,7 @@
 #include "kernel/smp/pcr.h"
 #include "kernel/locks/spinlock_check.h"
 #include "kernel/locks/lockorder.h"
+#include "kernel/trace/trace.h"
 #include "arch/x86_64/cpu.h"
 
 #define CALLER ((ULONG_PTR)__builtin_return_address(0))
@@ -68,21 +69,27 @@ VOID KiAcquireSpinLockRaw(PKSPIN_LOCK SpinLock, ULONG_PTR Caller)
 #else
     ULONG_PTR held = 1;
 #endif
+    ULONG spins = 0;                    /* for the tracer */
+
     UNREFERENCED_PARAMETER(Caller);
+    KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_BEGIN, SpinLock, 0, KI_TRACE_LOCK_RAW);
     for (;;) {
         ULONG_PTR expected = 0;
         /* lock cmpxchg: the one locked instruction of an uncontended acquire. */
         if (__atomic_compare_exchange_n(word, &expected, held, FALSE, __ATOMIC_ACQUIRE,
                                         __ATOMIC_RELAXED)) {
             KI_RACE_POINT("spinlock.raw.held");
+            KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_ACQUIRED, SpinLock, spins, KI_TRACE_LOCK_RAW);
             return;
         }
-        while (*word != 0)
+        while (*word != 0) {
+            spins++;
 #if DBG
             KiSpinWaitPause(&wait, SpinLock, *word);
 #else
             cpu_relax();
 #endif
+        }
         KI_RACE_POINT("spinlock.raw.saw_free");
     }
 }
@@ -96,6 +103,7 @@ VOID KiReleaseSpinLockRaw(PKSPIN_LOCK SpinLock, ULONG_PTR Caller)
     UNREFERENCED_PARAMETER(Caller);
 #endif
     KI_RACE_POINT("spinlock.raw.release");
+    KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_RELEASE, SpinLock, 0, KI_TRACE_LOCK_RAW);
     __atomic_store_n(SpinLock, 0, __ATOMIC_RELEASE);   /* mov: a release on TSO */
 }
 
@@ -103,8 +111,9 @@ VOID KiReleaseSpinLockRaw(PKSPIN_LOCK SpinLock, ULONG_PTR Caller)
 /* ---- Checked build ------------------------------------------------------ */
 
 /* Take the word with this CPU's owner value.  Recursion is caught before the
- * spin (it would never end); contention spins under the watchdog. */
-static VOID acquire_word(PKSPIN_LOCK SpinLock)
+ * spin (it would never end); contention spins under the watchdog.  Kind is
+ * KI_LOCK_EXECUTIVE or KI_LOCK_INTERRUPT, for the tracer. */
+static VOID acquire_word(PKSPIN_LOCK SpinLock, UCHAR Kind)
 {
     volatile KSPIN_LOCK *word = SpinLock;
     ULONG_PTR held = KiSpinLockOwnerValue();
@@ -112,11 +121,13 @@ static VOID acquire_word(PKSPIN_LOCK SpinLock)
 
     if (*word == held)
         KiBugCheckRecursion(SpinLock, held);
+    KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_BEGIN, SpinLock, 0, Kind);
     for (;;) {
         ULONG_PTR expected = 0;
         if (__atomic_compare_exchange_n(word, &expected, held, FALSE, __ATOMIC_ACQUIRE,
                                         __ATOMIC_RELAXED)) {  /* lock cmpxchg */
             KI_RACE_POINT("spinlock.acquire.held");
+            KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_ACQUIRED, SpinLock, wait.Spins, Kind);
             return;
         }
         while (*word != 0)                                   /* plain reads, pause */
@@ -135,6 +146,7 @@ static VOID release_word(PKSPIN_LOCK SpinLock, UCHAR Kind, BOOLEAN Restores, ULO
         KiBugCheckNotOwned(SpinLock, word, Caller);
     KiTrackRelease(SpinLock, Kind, Restores, Caller);
     KI_RACE_POINT("spinlock.release.held");
+    KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_RELEASE, SpinLock, 0, Kind);     /* before the store */
     __atomic_store_n(SpinLock, 0, __ATOMIC_RELEASE);        /* mov $0 */
 }
 
@@ -144,7 +156,7 @@ static KIRQL acquire_raising(PKSPIN_LOCK SpinLock, KIRQL Target, ULONG_PTR Calle
 
     KI_RACE_POINT("spinlock.acquire.raised");
     KiLockOrderAcquire(SpinLock, KI_LOCK_EXECUTIVE, Caller);
-    acquire_word(SpinLock);
+    acquire_word(SpinLock, KI_LOCK_EXECUTIVE);
     KiTrackAcquire(SpinLock, KI_LOCK_EXECUTIVE, old, Target, Caller);
     return old;
 }
@@ -153,7 +165,7 @@ static VOID acquire_at_dpc_level(PKSPIN_LOCK SpinLock, ULONG_PTR Caller)
 {
     KiCheckAtDpcLevel(SpinLock, Caller);
     KiLockOrderAcquire(SpinLock, KI_LOCK_EXECUTIVE, Caller);
-    acquire_word(SpinLock);
+    acquire_word(SpinLock, KI_LOCK_EXECUTIVE);
     KiTrackAcquire(SpinLock, KI_LOCK_EXECUTIVE, KeGetCurrentIrql(), DISPATCH_LEVEL, Caller);
 }
 
@@ -264,7 +276,7 @@ VOID KiAcquireInterruptSpinLock(PKSPIN_LOCK SpinLock, KIRQL OldIrql, ULONG_PTR C
 {
     KiCheckAtDpcLevel(SpinLock, Caller);
     KiLockOrderAcquire(SpinLock, KI_LOCK_INTERRUPT, Caller);
-    acquire_word(SpinLock);
+    acquire_word(SpinLock, KI_LOCK_INTERRUPT);
     KiTrackAcquire(SpinLock, KI_LOCK_INTERRUPT, OldIrql, KeGetCurrentIrql(), Caller);
 }
 

@@ -11,6 +11,7 @@
 #include "kernel/smp/pcr.h"
 #include "kernel/smp/smp.h"
 #include "kernel/locks/spinlock_check.h"
+#include "kernel/trace/trace.h"
 #include "arch/x86_64/calibrate.h"
 #include "arch/x86_64/cpu.h"
 
@@ -148,6 +149,7 @@ KIRQL KiRaiseForAcquire(KIRQL Target, PVOID Lock, ULONG_PTR Caller)
     if (old > Target)       /* what KfRaiseIrql reports for a raise to a lower level */
         KiBugCheckIrql(old, Target, Lock, Caller);
     __writecr8(Target);     /* mov %cr8: raise before touching the lock word */
+    KI_TRACE(KI_TRACE_IRQL, KI_TRACE_IRQL_RAISE, old, Target, 0);
     return old;
 }
 

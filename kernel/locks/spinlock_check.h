@@ -20,9 +20,6 @@
 #ifndef KERNEL_SPINLOCK_CHECK_H
 #define KERNEL_SPINLOCK_CHECK_H
 
-#include "ntdef.h"
-#include "wdm.h"
-
 /* How a held lock was acquired (KI_HELD_SPIN_LOCK.Kind). */
 #define KI_LOCK_EXECUTIVE       1   /* KSPIN_LOCK, KeAcquireSpinLock family */
 #define KI_LOCK_IN_STACK        2   /* KSPIN_LOCK, in-stack queued (Lock = the KSPIN_LOCK) */
@@ -30,6 +27,10 @@
 #define KI_LOCK_SHARED          4   /* EX_SPIN_LOCK held shared */
 #define KI_LOCK_EXCLUSIVE       5   /* EX_SPIN_LOCK held exclusive */
 #define KI_LOCK_INTERRUPT       6   /* a KINTERRUPT's *ActualLock, held at SynchronizeIrql */
+
+#ifndef __ASSEMBLER__           /* the kinds above are the tracer's too, in the .S fast paths */
+#include "ntdef.h"
+#include "wdm.h"
 
 typedef struct _KI_HELD_SPIN_LOCK {
     PVOID Lock;                 /* the lock word's address */
@@ -176,4 +177,5 @@ VOID KiCheckNoLockKept(ULONG CountBefore, PVOID Routine);
  * found in the CPUs' records), or 0xFFFFFFFF if none is known. */
 ULONG KiFindSpinLockHolder(PVOID Lock, ULONG_PTR Word);
 
+#endif /* __ASSEMBLER__ */
 #endif

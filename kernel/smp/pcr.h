@@ -54,6 +54,7 @@ typedef struct _KPRCB {
     ULONG DpcLastCount;
     ULONG AdjustDpcThreshold;           /* ticks until MaximumDpcQueueDepth grows */
     volatile ULONG64 DpcRoutineStart;   /* TSC when the running DPC routine was called */
+    ULONG64 DpcRoutineCount;            /* DPC routines called here (the tracer's check) */
     ULONG64 DpcWatchdogStart;           /* TSC a tick before the stretch at >= DISPATCH_LEVEL was seen */
     volatile ULONG DpcWatchdogCount;    /* that stretch in ticks (TSC time), 0 = none */
     PVOID DpcStack;                     /* top of this CPU's DPC stack */

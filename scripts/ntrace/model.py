@@ -1,0 +1,146 @@
+"""Events -> what a timeline shows: per-CPU IRQL steps, slices (ISRs, DPCs,
+lock waits and holds) and arrows (IPIs, queued-lock hand-offs).
+
+Times are microseconds from the first event.  An event whose partner was
+lost (overwritten in a wrapped ring, or after the dump started) gives no
+slice: a slice is only drawn from two real stamps.
+"""
+import bisect
+from .parse import LOCK_KINDS
+
+
+class Slice:
+    __slots__ = ("cpu", "start", "end", "kind", "name", "args")
+
+    def __init__(self, cpu, start, end, kind, name, args=None):
+        self.cpu, self.start, self.end = cpu, start, end
+        self.kind, self.name, self.args = kind, name, args or {}
+
+
+class Flow:
+    __slots__ = ("kind", "src_cpu", "src_ts", "dst_cpu", "dst_ts", "name")
+
+    def __init__(self, kind, name, src_cpu, src_ts, dst_cpu, dst_ts):
+        self.kind, self.name = kind, name
+        self.src_cpu, self.src_ts, self.dst_cpu, self.dst_ts = src_cpu, src_ts, dst_cpu, dst_ts
+
+
+class Symbols:
+    """Addresses -> names from `nm -n` output (build/*/kernel.sym)."""
+
+    def __init__(self, text=""):
+        self.addresses, self.names = [], []
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[1] in "tT":
+                self.addresses.append(int(parts[0], 16))
+                self.names.append(parts[2])
+
+    def name(self, address):
+        i = bisect.bisect_right(self.addresses, address) - 1
+        if i < 0 or not self.addresses:
+            return "%#x" % address
+        offset = address - self.addresses[i]
+        return self.names[i] + ("+%#x" % offset if offset else "")
+
+
+class Model:
+    def __init__(self, trace, symbols=None):
+        self.trace = trace
+        self.symbols = symbols or Symbols()
+        self.cpus = sorted({c.number for c in trace.cpus} | {e.cpu for e in trace.events})
+        self.t0 = trace.events[0].tsc if trace.events else 0
+        self.hz = trace.tsc_hz or 1000000
+        self.irql = {cpu: [] for cpu in self.cpus}     # [(ts, level)] at each change
+        self.slices, self.flows, self.instants = [], [], []
+        self.dpc_latency = {}                            # routine name -> [us]
+        self._build()
+
+    def us(self, tsc):
+        return (tsc - self.t0) * 1e6 / self.hz
+
+    @property
+    def end(self):
+        return self.us(self.trace.events[-1].tsc) if self.trace.events else 0.0
+
+    def lock_name(self, address, kind):
+        return "%s lock %#x" % (LOCK_KINDS.get(kind, "kind %d" % kind), address)
+
+    def _build(self):
+        stacks = {cpu: [] for cpu in self.cpus}          # open ISR / DPC slices
+        inserted = {}                                    # KDPC -> insert ts
+        locks = {}                                       # (cpu, lock) -> [begin ts, acquired ts, spins]
+        handoffs = {}                                    # lock -> (cpu, ts of its release)
+        released = {}                                    # (cpu, lock) -> ts of the last release
+        ipis = {cpu: [] for cpu in self.cpus}            # pending IPIs to a CPU: [(cpu, ts)]
+        for e in self.trace.events:
+            ts = self.us(e.tsc)
+            level = e.b if e.type == "irql_lower" else e.irql   # lower: recorded just before
+            steps = self.irql.setdefault(e.cpu, [])
+            if not steps or steps[-1][1] != level:
+                steps.append((ts, level))
+            stack = stacks.setdefault(e.cpu, [])
+            if e.type == "interrupt_entry":
+                stack.append(("isr", e.a, ts))
+            elif e.type == "dpc_start":
+                stack.append(("dpc", e.b, ts, e.a))
+            elif e.type in ("interrupt_exit", "dpc_end"):
+                self._close(stack, e, ts, inserted)
+            elif e.type == "dpc_insert":
+                inserted[e.b] = ts
+            elif e.type == "lock_begin":
+                locks[(e.cpu, e.a)] = [ts, None, 0]
+            elif e.type == "lock_acquired":
+                self._acquired(locks, handoffs, e, ts)
+            elif e.type == "lock_release":
+                state = locks.pop((e.cpu, e.a), None)
+                released[(e.cpu, e.a)] = ts
+                if state and state[1] is not None:
+                    self.slices.append(Slice(e.cpu, state[1], ts, "hold", self.lock_name(e.a, e.c),
+                                             {"lock": "%#x" % e.a, "spins": state[2]}))
+            elif e.type == "lock_handoff":
+                handoffs[e.a] = (e.cpu, released.get((e.cpu, e.a), ts))
+            elif e.type == "ipi_send":
+                for cpu in self.cpus:
+                    if e.b >> cpu & 1:
+                        ipis.setdefault(cpu, []).append((e.cpu, ts))
+            elif e.type == "ipi_receive":
+                if ipis.get(e.cpu):
+                    src, sent = ipis[e.cpu].pop(0)
+                    self.flows.append(Flow("ipi", "IPI %#x" % e.a, src, sent, e.cpu, ts))
+            elif e.type == "bugcheck":
+                self.instants.append((e.cpu, ts, "STOP 0x%08X (%#x, %#x)" % (e.a, e.b, e.c)))
+
+    def _close(self, stack, e, ts, inserted):
+        want = "isr" if e.type == "interrupt_exit" else "dpc"
+        key = e.a if want == "isr" else e.b
+        if not stack or stack[-1][0] != want or stack[-1][1] != key:
+            return                                       # its start was lost
+        top = stack.pop()
+        if want == "isr":
+            self.slices.append(Slice(e.cpu, top[2], ts, "isr", "ISR 0x%02X" % e.a,
+                                     {"vector": e.a, "irql": e.a >> 4}))
+            return
+        routine = self.symbols.name(e.a)
+        args = {"routine": routine, "dpc": "%#x" % e.b}
+        if e.b in inserted:
+            latency = top[2] - inserted.pop(e.b)
+            args["latency_us"] = round(latency, 3)
+            self.dpc_latency.setdefault(routine, []).append(latency)
+        self.slices.append(Slice(e.cpu, top[2], ts, "dpc", "DPC " + routine, args))
+
+    def _acquired(self, locks, handoffs, e, ts):
+        state = locks.get((e.cpu, e.a))
+        if state is None:
+            return                                       # its begin was lost
+        state[1], state[2] = ts, e.b
+        if e.b:                                          # it waited: a slice of its own
+            self.slices.append(Slice(e.cpu, state[0], ts, "wait",
+                                     "spin " + self.lock_name(e.a, e.c),
+                                     {"lock": "%#x" % e.a, "spins": e.b}))
+        handoff = handoffs.pop(e.a, None)
+        if handoff:                                      # only a waiter is handed the lock
+            self.flows.append(Flow("handoff", "hand-off", handoff[0], handoff[1], e.cpu, ts))
+
+    def by_kind(self, kind):
+        return [s for s in self.slices if s.kind == kind]

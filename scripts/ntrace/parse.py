@@ -1,0 +1,115 @@
+"""Read a trace dump (kernel/trace/trace_dump.c has the layout) into events.
+
+A damaged dump is read as far as it goes: a cut-short stream, a record of
+a type this tool does not know, and rings that wrapped (oldest records
+overwritten) are reported in Trace.problems / Cpu.lost, never fatal.
+"""
+import struct
+
+MAGIC = b"NTTRACE1"
+END = b"NTTREND\0"
+HEADER = struct.Struct("<8sIIQII")      # magic, version, CPUs, TSC Hz, record size, 0
+CPU_HEADER = struct.Struct("<IIQQQ")    # CPU, 0, written, ring size, DPC routines run
+RECORD = struct.Struct("<QHBBIQQ")      # TSC, type, CPU, IRQL, C, A, B
+
+# kernel/trace/trace.h's KI_TRACE_* record types.
+TYPES = {
+    1: "irql_raise", 2: "irql_lower", 3: "interrupt_entry", 4: "interrupt_exit",
+    5: "software_interrupt", 6: "ipi_send", 7: "ipi_receive", 8: "dpc_insert",
+    9: "dpc_start", 10: "dpc_end", 11: "lock_begin", 12: "lock_acquired",
+    13: "lock_release", 14: "lock_handoff", 15: "bugcheck",
+}
+
+# kernel/locks/spinlock_check.h's KI_LOCK_* kinds, and kernel/trace/trace.h's
+# KI_TRACE_LOCK_RAW.
+LOCK_KINDS = {1: "executive", 2: "in-stack queued", 3: "numbered queued",
+              4: "reader/writer shared", 5: "reader/writer exclusive", 6: "interrupt",
+              7: "ExInterlocked raw"}
+
+
+class Event:
+    __slots__ = ("tsc", "type", "cpu", "irql", "a", "b", "c")
+
+    def __init__(self, tsc, type_, cpu, irql, c, a, b):
+        self.tsc, self.type, self.cpu, self.irql = tsc, type_, cpu, irql
+        self.a, self.b, self.c = a, b, c
+
+    def __repr__(self):
+        return "Event(%s cpu%d tsc=%d a=%#x b=%#x c=%#x)" % (
+            self.type, self.cpu, self.tsc, self.a, self.b, self.c)
+
+
+class Cpu:
+    def __init__(self, number, written, size, dpc_routines):
+        self.number, self.written, self.size = number, written, size
+        self.dpc_routines = dpc_routines        # the kernel's own count
+        self.lost = max(0, written - size)      # overwritten before the dump
+        self.read = 0                           # records found in the stream
+
+
+class Trace:
+    def __init__(self):
+        self.tsc_hz = 0
+        self.cpus = []
+        self.events = []                        # every CPU's, ordered by TSC
+        self.problems = []
+        self.complete = False                   # the end marker was found
+
+
+def parse(data):
+    """The dump in bytes -> Trace.  Raises ValueError only without a header."""
+    trace = Trace()
+    if len(data) < HEADER.size or data[:8] != MAGIC:
+        raise ValueError("not a trace dump (no NTTRACE1 header)")
+    _, version, ncpus, trace.tsc_hz, record_size, _ = HEADER.unpack_from(data)
+    if version != 1 or record_size != RECORD.size:
+        raise ValueError("trace dump version %d, record size %d: this tool reads 1, %d"
+                         % (version, record_size, RECORD.size))
+    offset = HEADER.size
+    unknown = {}
+    for _ in range(ncpus):
+        if offset + CPU_HEADER.size > len(data):
+            trace.problems.append("truncated: %d of %d CPUs present" % (len(trace.cpus), ncpus))
+            break
+        number, _, written, size, dpcs = CPU_HEADER.unpack_from(data, offset)
+        offset += CPU_HEADER.size
+        cpu = Cpu(number, written, size, dpcs)
+        trace.cpus.append(cpu)
+        expected = min(written, size)
+        available = (len(data) - offset) // RECORD.size
+        for _ in range(min(expected, available)):
+            tsc, type_, rcpu, irql, c, a, b = RECORD.unpack_from(data, offset)
+            offset += RECORD.size
+            cpu.read += 1
+            name = TYPES.get(type_)
+            if name is None:
+                unknown[type_] = unknown.get(type_, 0) + 1
+                continue
+            trace.events.append(Event(tsc, name, rcpu, irql, c, a, b))
+        if cpu.read < expected:
+            trace.problems.append("truncated: CPU %d has %d of %d records"
+                                  % (number, cpu.read, expected))
+            break
+        if cpu.lost:
+            trace.problems.append("CPU %d: ring wrapped, the oldest %d of %d records lost"
+                                  % (number, cpu.lost, written))
+    trace.complete = data[offset:offset + len(END)] == END
+    if not trace.complete and not any(p.startswith("truncated") for p in trace.problems):
+        trace.problems.append("truncated: no end marker")
+    for type_, count in sorted(unknown.items()):
+        trace.problems.append("%d records of unknown type %d skipped" % (count, type_))
+    # A stable sort: records of one CPU with equal stamps keep ring order.
+    trace.events.sort(key=lambda e: e.tsc)
+    return trace
+
+
+def write(tsc_hz, cpus, end=True):
+    """The inverse, for tests: cpus = [(number, written, size, dpcs, [record tuples])],
+    each record (tsc, type, cpu, irql, c, a, b)."""
+    out = [HEADER.pack(MAGIC, 1, len(cpus), tsc_hz, RECORD.size, 0)]
+    for number, written, size, dpcs, records in cpus:
+        out.append(CPU_HEADER.pack(number, 0, written, size, dpcs))
+        out.extend(RECORD.pack(*r) for r in records)
+    if end:
+        out.append(END)
+    return b"".join(out)
