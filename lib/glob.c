@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "glob.h"
+#include "string.h"
 
 int glob_match(const char *pattern, const char *text)
 {
@@ -34,4 +35,24 @@ int glob_match(const char *pattern, const char *text)
     while (*pattern == '*')
         pattern++;
     return *pattern == '\0';
+}
+
+int glob_match_list(const char *list, const char *text)
+{
+    char glob[128];
+
+    if (strcmp(list, "all") == 0)
+        return 1;
+    while (*list) {
+        size_t n = 0;
+        for (; *list && *list != ','; list++)
+            if (n + 1 < sizeof(glob))
+                glob[n++] = *list;
+        glob[n] = '\0';
+        if (*list == ',')
+            list++;
+        if (n && glob_match(glob, text))
+            return 1;
+    }
+    return 0;
 }

@@ -64,7 +64,7 @@ def boot(args, smp, iso=None, options="", label=""):
     argv = [args.qemu, "-accel", args.accel, "-cpu", "max", "-smp", str(smp), "-m", "256M",
             "-no-reboot", "-display", "none", "-monitor", "none", "-serial", "file:" + log,
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", iso or args.iso,
-            "-boot", "d", "-fw_cfg", f"name={FWCFG},string={cmdline}"]
+            "-boot", "d", "-fw_cfg", f"name={FWCFG},string=" + cmdline.replace(",", ",,")]
     start = time.time()
     try:
         status = subprocess.run(argv, timeout=args.timeout).returncode

@@ -25,14 +25,15 @@
 
 extern const struct kbench __kbench_start[], __kbench_end[];
 
-static char KiBenchPattern[64];
+static char KiBenchPattern[KI_MAX_OPTION];    /* any word the parser accepts fits */
 static BOOLEAN KiBenchTracing;          /* the second pass: names get trace_on. */
 
 static void apply_bench(const char *value)
 {
     ksnprintf(KiBenchPattern, sizeof(KiBenchPattern), "%s", value[0] ? value : "all");
 }
-KERNEL_OPTION("bench", "run benchmarks and exit QEMU: bench=all or bench=<glob>", apply_bench);
+KERNEL_OPTION("bench", "run benchmarks and exit QEMU: bench=all or bench=<glob>[,<glob>...]",
+              apply_bench);
 
 static void sort(ULONG64 *v, ULONG n)
 {
@@ -114,7 +115,7 @@ BOOLEAN KiBenchmarksRequested(void)
 
 static BOOLEAN selected(const struct kbench *b)
 {
-    return strcmp(KiBenchPattern, "all") == 0 || glob_match(KiBenchPattern, b->name);
+    return glob_match_list(KiBenchPattern, b->name);
 }
 
 void KiRunBenchmarks(void)

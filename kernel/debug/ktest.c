@@ -91,22 +91,7 @@ void ktest_expect_line(const char *fmt, ...)
 /* "all", or globs separated by commas: test=spinlock_rw_*,dpc_flush_* */
 static BOOLEAN selected(const struct ktest *t, const char *pattern)
 {
-    char glob[128];
-
-    if (strcmp(pattern, "all") == 0)
-        return TRUE;
-    while (*pattern) {
-        size_t n = 0;
-        for (; *pattern && *pattern != ','; pattern++)
-            if (n + 1 < sizeof(glob))
-                glob[n++] = *pattern;
-        glob[n] = '\0';
-        if (*pattern == ',')
-            pattern++;
-        if (n && glob_match(glob, t->name))
-            return TRUE;
-    }
-    return FALSE;
+    return glob_match_list(pattern, t->name);
 }
 
 /* Every test starts at PASSIVE_LEVEL with interrupts enabled and must leave

@@ -58,6 +58,56 @@ static void apply_trace(const char *value)
 KERNEL_OPTION("trace", "trace=GROUP,... (irql interrupts ipi dpc locks all): event rings, "
               "dumped to port 0xE9", apply_trace);
 
+/* The free build's lock points (TRACE_LOCK in kernel/trace/trace.h): a
+ * 5-byte NOP at Site while off, `jmp rel32` to Target while on. */
+typedef struct _KI_TRACE_SITE {
+    PUCHAR Site;
+    PUCHAR Target;
+} KI_TRACE_SITE;
+extern KI_TRACE_SITE __ktrace_sites_start[], __ktrace_sites_end[];
+
+static const UCHAR KiNop5[5] = { 0x0F, 0x1F, 0x44, 0x00, 0x00 };
+static BOOLEAN KiTraceSitesOn;
+static volatile LONG KiTraceSitesPatched;
+static ULONG KiTracePatcher;           /* the CPU that rewrites them */
+
+/* KIPI_BROADCAST_WORKER: every CPU is here, at IPI_LEVEL, none inside a
+ * fast path (an interrupt lands between instructions, never inside the
+ * 5 bytes), so the boot CPU may rewrite them; then each CPU serializes
+ * before it runs code again (SDM Vol. 3A 8.1.3 "Handling Self- and
+ * Cross-Modifying Code": cpuid is a serializing instruction). */
+static ULONG_PTR NTAPI patch_sites(ULONG_PTR On)
+{
+    uint32_t r[4];
+
+    if (KeGetCurrentProcessorNumber() == KiTracePatcher) {
+        for (KI_TRACE_SITE *s = __ktrace_sites_start; s < __ktrace_sites_end; s++) {
+            if (On) {
+                LONG rel = (LONG)(s->Target - (s->Site + 5));
+                s->Site[0] = 0xE9;                  /* jmp rel32 */
+                memcpy(s->Site + 1, &rel, 4);
+            } else {
+                memcpy(s->Site, KiNop5, 5);
+            }
+        }
+        __atomic_store_n(&KiTraceSitesPatched, 1, __ATOMIC_RELEASE);
+    }
+    while (!__atomic_load_n(&KiTraceSitesPatched, __ATOMIC_ACQUIRE))
+        cpu_relax();
+    cpuid(0, 0, r);
+    return 0;
+}
+
+static void switch_sites(BOOLEAN On)
+{
+    if (On == KiTraceSitesOn || (ULONG_PTR)__ktrace_sites_start == (ULONG_PTR)__ktrace_sites_end)
+        return;
+    KiTraceSitesPatched = 0;
+    KiTracePatcher = KeGetCurrentProcessorNumber();   /* no thread moves us meanwhile */
+    KeIpiGenericCall(patch_sites, On);
+    KiTraceSitesOn = On;
+}
+
 VOID KiTraceEnable(ULONG Groups)
 {
     ULONG cpus = KiActiveProcessorCount();
@@ -65,6 +115,7 @@ VOID KiTraceEnable(ULONG Groups)
 
     if (!Groups) {
         __atomic_store_n(&KiTraceMask, 0, __ATOMIC_RELEASE);
+        switch_sites(FALSE);
         return;
     }
     while (size * 2 <= KI_TRACE_POOL_RECORDS / cpus)
@@ -77,6 +128,7 @@ VOID KiTraceEnable(ULONG Groups)
     }
     /* Rings first, then the mask: a CPU that sees the mask sees its ring. */
     __atomic_store_n(&KiTraceMask, Groups | KI_TRACE_BUGCHECK, __ATOMIC_RELEASE);
+    switch_sites((Groups & KI_TRACE_LOCKS) != 0);
 }
 
 VOID KiTraceStart(VOID)
@@ -110,6 +162,8 @@ VOID KiTraceRecord(USHORT Type, ULONG64 A, ULONG64 B, ULONG C)
 
 VOID KiTraceLockEvent(USHORT Type, ULONG64 Lock, ULONG64 Spins, ULONG Kind)
 {
+    if (!(KiTraceMask & KI_TRACE_LOCKS))    /* a dump in progress switched it off: the sites still jump */
+        return;
     if (Type == KI_TRACE_LOCK_ACQUIRED && !Spins)
         KiTraceRecord(KI_TRACE_LOCK_BEGIN, Lock, 0, Kind);     /* free at the first try */
     KiTraceRecord(Type, Lock, Spins, Kind);

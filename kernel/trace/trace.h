@@ -104,20 +104,28 @@ VOID KiTraceDump(VOID);
  *                                           %edx (which the path zeroed), and
  *                                           the wait's BEGIN on the first
  *
- * Off, a point costs what KI_TRACE costs in C: a `testb` of the locks bit of
- * KiTraceMask and a `jnz` that is never taken; the call and its register
- * saves sit out of line in .text.unlikely.  Contract: every register is
- * preserved, the flags are not (put a point where they are dead); on, it
- * uses 80 bytes of stack below RSP and calls with RSP only 8-aligned (as
- * RACE_POINT does, kernel/debug/race.h: no SSE in the kernel).  \lock must
- * not be %rsi, which it is copied to first.
+ * Off, a point is one 5-byte NOP: not even a test and a branch, because
+ * the fast paths are what `make bench` measures.  KiTraceEnable rewrites
+ * every such NOP into a `jmp` to the point's out-of-line code (in
+ * .text.unlikely: the register saves and the call) when the locks group is
+ * switched on, and back when it is switched off: each point's address and
+ * target are in the .ktrace_sites section (linker.ld), the way Linux's
+ * static keys and jump labels work.  Contract: every register and the flags
+ * are preserved; on, it uses 80 bytes of stack below RSP and calls with RSP
+ * only 8-aligned (as RACE_POINT does, kernel/debug/race.h: no SSE in the
+ * kernel).  \lock must not be %rsi, which it is copied to first.
  */
 .macro TRACE_LOCK type, kind, lock=%rdi, spins=$0
-    testb   $KI_TRACE_LOCKS, KiTraceMask(%rip)
-    jnz     .Ltrace_on\@
+.Ltrace_site\@:
+    .byte   0x0F, 0x1F, 0x44, 0x00, 0x00    /* nopl 0(%rax,%rax): becomes jmp .Ltrace_on */
 .Ltrace_back\@:
+    .pushsection .ktrace_sites, "a"
+    .balign 8
+    .quad   .Ltrace_site\@, .Ltrace_on\@
+    .popsection
     .pushsection .text.unlikely, "ax"
 .Ltrace_on\@:
+    pushfq                              /* the site is a NOP: the flags may be live */
     push    %rax
     push    %rcx
     push    %rdx
@@ -141,6 +149,7 @@ VOID KiTraceDump(VOID);
     pop     %rdx
     pop     %rcx
     pop     %rax
+    popfq
     jmp     .Ltrace_back\@
     .popsection
 .endm
