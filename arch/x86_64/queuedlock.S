@@ -123,7 +123,7 @@
 /* VOID KeAcquireInStackQueuedSpinLock(PKSPIN_LOCK, PKLOCK_QUEUE_HANDLE) */
     .globl  KeAcquireInStackQueuedSpinLock
     .type   KeAcquireInStackQueuedSpinLock, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 KeAcquireInStackQueuedSpinLock:
     mov     %cr8, %rax
     mov     $DISPATCH_LEVEL, %ecx
@@ -135,7 +135,7 @@ KeAcquireInStackQueuedSpinLock:
 /* VOID KeAcquireInStackQueuedSpinLockRaiseToSynch(PKSPIN_LOCK, PKLOCK_QUEUE_HANDLE) */
     .globl  KeAcquireInStackQueuedSpinLockRaiseToSynch
     .type   KeAcquireInStackQueuedSpinLockRaiseToSynch, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 KeAcquireInStackQueuedSpinLockRaiseToSynch:
     mov     %cr8, %rax
     mov     $SYNCH_LEVEL, %ecx
@@ -148,7 +148,7 @@ KeAcquireInStackQueuedSpinLockRaiseToSynch:
  * OldIrql is left alone. */
     .globl  KeAcquireInStackQueuedSpinLockAtDpcLevel
     .type   KeAcquireInStackQueuedSpinLockAtDpcLevel, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 KeAcquireInStackQueuedSpinLockAtDpcLevel:
     MCS_ACQUIRE_AND_RETURN KI_LOCK_IN_STACK
     .size   KeAcquireInStackQueuedSpinLockAtDpcLevel, . - KeAcquireInStackQueuedSpinLockAtDpcLevel
@@ -157,7 +157,7 @@ KeAcquireInStackQueuedSpinLockAtDpcLevel:
  * raise only from below DISPATCH_LEVEL (a threaded DPC at PASSIVE_LEVEL). */
     .globl  KeAcquireInStackQueuedSpinLockForDpc
     .type   KeAcquireInStackQueuedSpinLockForDpc, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 KeAcquireInStackQueuedSpinLockForDpc:
     mov     %cr8, %rax
     mov     %al, OLDIRQL(%rsi)
@@ -171,7 +171,7 @@ KeAcquireInStackQueuedSpinLockForDpc:
 /* VOID KeReleaseInStackQueuedSpinLock(PKLOCK_QUEUE_HANDLE) */
     .globl  KeReleaseInStackQueuedSpinLock
     .type   KeReleaseInStackQueuedSpinLock, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 KeReleaseInStackQueuedSpinLock:
     movzbl  OLDIRQL(%rdi), %esi
     MCS_RELEASE KI_LOCK_IN_STACK
@@ -182,7 +182,7 @@ KeReleaseInStackQueuedSpinLock:
 /* VOID KeReleaseInStackQueuedSpinLockFromDpcLevel(PKLOCK_QUEUE_HANDLE) */
     .globl  KeReleaseInStackQueuedSpinLockFromDpcLevel
     .type   KeReleaseInStackQueuedSpinLockFromDpcLevel, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 KeReleaseInStackQueuedSpinLockFromDpcLevel:
     MCS_RELEASE KI_LOCK_IN_STACK
     ret
@@ -192,7 +192,7 @@ KeReleaseInStackQueuedSpinLockFromDpcLevel:
  * if the acquire raised. */
     .globl  KeReleaseInStackQueuedSpinLockForDpc
     .type   KeReleaseInStackQueuedSpinLockForDpc, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 KeReleaseInStackQueuedSpinLockForDpc:
     movzbl  OLDIRQL(%rdi), %esi
     MCS_RELEASE KI_LOCK_IN_STACK
@@ -206,7 +206,7 @@ KeReleaseInStackQueuedSpinLockForDpc:
  * per-CPU entry, whose Lock field already holds the lock's address. */
     .globl  KxAcquireQueuedSpinLock
     .type   KxAcquireQueuedSpinLock, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 KxAcquireQueuedSpinLock:
     mov     %rdi, %rsi
     mov     QLOCK(%rsi), %rdi
@@ -217,7 +217,7 @@ KxAcquireQueuedSpinLock:
 /* VOID KxReleaseQueuedSpinLock(PKSPIN_LOCK_QUEUE Entry) */
     .globl  KxReleaseQueuedSpinLock
     .type   KxReleaseQueuedSpinLock, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 KxReleaseQueuedSpinLock:
     MCS_RELEASE KI_LOCK_NUMBERED
     ret
@@ -227,7 +227,7 @@ KxReleaseQueuedSpinLock:
  * only if it is free (nobody holds it or waits): 0 -> q. */
     .globl  KxTryToAcquireQueuedSpinLock
     .type   KxTryToAcquireQueuedSpinLock, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 KxTryToAcquireQueuedSpinLock:
     mov     QLOCK(%rdi), %rdx
     and     $~(LOCK_QUEUE_WAIT | LOCK_QUEUE_OWNER), %rdx    /* &L */

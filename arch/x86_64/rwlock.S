@@ -111,7 +111,7 @@
 /* KIRQL ExAcquireSpinLockShared(PEX_SPIN_LOCK) */
     .globl  ExAcquireSpinLockShared
     .type   ExAcquireSpinLockShared, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 ExAcquireSpinLockShared:
     RAISE_TO_DPC
     SHARED_ACQUIRE
@@ -122,7 +122,7 @@ ExAcquireSpinLockShared:
 /* VOID ExAcquireSpinLockSharedAtDpcLevel(PEX_SPIN_LOCK) */
     .globl  ExAcquireSpinLockSharedAtDpcLevel
     .type   ExAcquireSpinLockSharedAtDpcLevel, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 ExAcquireSpinLockSharedAtDpcLevel:
     SHARED_ACQUIRE
     ret
@@ -131,7 +131,7 @@ ExAcquireSpinLockSharedAtDpcLevel:
 /* VOID ExReleaseSpinLockShared(PEX_SPIN_LOCK, KIRQL OldIrql) */
     .globl  ExReleaseSpinLockShared
     .type   ExReleaseSpinLockShared, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 ExReleaseSpinLockShared:
     RACE_POINT rw.release_shared.held
     TRACE_LOCK KI_TRACE_LOCK_RELEASE, KI_LOCK_SHARED
@@ -144,7 +144,7 @@ ExReleaseSpinLockShared:
 /* VOID ExReleaseSpinLockSharedFromDpcLevel(PEX_SPIN_LOCK) */
     .globl  ExReleaseSpinLockSharedFromDpcLevel
     .type   ExReleaseSpinLockSharedFromDpcLevel, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 ExReleaseSpinLockSharedFromDpcLevel:
     RACE_POINT rw.release_shared_from_dpc.held
     TRACE_LOCK KI_TRACE_LOCK_RELEASE, KI_LOCK_SHARED
@@ -155,7 +155,7 @@ ExReleaseSpinLockSharedFromDpcLevel:
 /* KIRQL ExAcquireSpinLockExclusive(PEX_SPIN_LOCK) */
     .globl  ExAcquireSpinLockExclusive
     .type   ExAcquireSpinLockExclusive, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 ExAcquireSpinLockExclusive:
     RAISE_TO_DPC
     EXCLUSIVE_ACQUIRE
@@ -166,7 +166,7 @@ ExAcquireSpinLockExclusive:
 /* VOID ExAcquireSpinLockExclusiveAtDpcLevel(PEX_SPIN_LOCK) */
     .globl  ExAcquireSpinLockExclusiveAtDpcLevel
     .type   ExAcquireSpinLockExclusiveAtDpcLevel, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 ExAcquireSpinLockExclusiveAtDpcLevel:
     EXCLUSIVE_ACQUIRE
     ret
@@ -175,7 +175,7 @@ ExAcquireSpinLockExclusiveAtDpcLevel:
 /* VOID ExReleaseSpinLockExclusive(PEX_SPIN_LOCK, KIRQL OldIrql) */
     .globl  ExReleaseSpinLockExclusive
     .type   ExReleaseSpinLockExclusive, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 ExReleaseSpinLockExclusive:
     RACE_POINT rw.release_exclusive.held
     TRACE_LOCK KI_TRACE_LOCK_RELEASE, KI_LOCK_EXCLUSIVE
@@ -188,7 +188,7 @@ ExReleaseSpinLockExclusive:
 /* VOID ExReleaseSpinLockExclusiveFromDpcLevel(PEX_SPIN_LOCK) */
     .globl  ExReleaseSpinLockExclusiveFromDpcLevel
     .type   ExReleaseSpinLockExclusiveFromDpcLevel, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 ExReleaseSpinLockExclusiveFromDpcLevel:
     RACE_POINT rw.release_exclusive_from_dpc.held
     TRACE_LOCK KI_TRACE_LOCK_RELEASE, KI_LOCK_EXCLUSIVE
@@ -199,7 +199,7 @@ ExReleaseSpinLockExclusiveFromDpcLevel:
 /* LOGICAL ExTryConvertSharedSpinLockExclusive(PEX_SPIN_LOCK) */
     .globl  ExTryConvertSharedSpinLockExclusive
     .type   ExTryConvertSharedSpinLockExclusive, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 ExTryConvertSharedSpinLockExclusive:
     mov     $1, %eax
     cmpl    %eax, (%rdi)                /* another reader, or a waiting writer: no */
@@ -218,7 +218,7 @@ ExTryConvertSharedSpinLockExclusive:
  * a writer holds or waits (not because another reader raced us). */
     .globl  ExTryAcquireSpinLockSharedAtDpcLevel
     .type   ExTryAcquireSpinLockSharedAtDpcLevel, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 ExTryAcquireSpinLockSharedAtDpcLevel:
     mov     (%rdi), %eax
 1:  test    %eax, %eax
@@ -236,7 +236,7 @@ ExTryAcquireSpinLockSharedAtDpcLevel:
 /* LOGICAL ExTryAcquireSpinLockExclusiveAtDpcLevel(PEX_SPIN_LOCK) */
     .globl  ExTryAcquireSpinLockExclusiveAtDpcLevel
     .type   ExTryAcquireSpinLockExclusiveAtDpcLevel, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 ExTryAcquireSpinLockExclusiveAtDpcLevel:
     xor     %eax, %eax
     cmpl    $0, (%rdi)                  /* busy: fail on a plain read */

@@ -72,7 +72,7 @@
 /* KIRQL KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock)   (KeAcquireSpinLock) */
     .globl  KeAcquireSpinLockRaiseToDpc
     .type   KeAcquireSpinLockRaiseToDpc, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 KeAcquireSpinLockRaiseToDpc:
     RAISE_AND_ACQUIRE DISPATCH_LEVEL, spinlock.acquire
     .size   KeAcquireSpinLockRaiseToDpc, . - KeAcquireSpinLockRaiseToDpc
@@ -80,7 +80,7 @@ KeAcquireSpinLockRaiseToDpc:
 /* KIRQL KeAcquireSpinLockRaiseToSynch(PKSPIN_LOCK SpinLock) */
     .globl  KeAcquireSpinLockRaiseToSynch
     .type   KeAcquireSpinLockRaiseToSynch, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 KeAcquireSpinLockRaiseToSynch:
     RAISE_AND_ACQUIRE SYNCH_LEVEL, spinlock.acquire_synch
     .size   KeAcquireSpinLockRaiseToSynch, . - KeAcquireSpinLockRaiseToSynch
@@ -88,7 +88,7 @@ KeAcquireSpinLockRaiseToSynch:
 /* VOID KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql) */
     .globl  KeReleaseSpinLock
     .type   KeReleaseSpinLock, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 KeReleaseSpinLock:
     RACE_POINT spinlock.release.held
     TRACE_LOCK KI_TRACE_LOCK_RELEASE, KI_LOCK_EXECUTIVE
@@ -105,7 +105,7 @@ KeReleaseSpinLock:
     .type   KeAcquireSpinLockAtDpcLevel, @function
     .globl  KefAcquireSpinLockAtDpcLevel
     .type   KefAcquireSpinLockAtDpcLevel, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 KeAcquireSpinLockAtDpcLevel:
 KefAcquireSpinLockAtDpcLevel:
     TAKE_AND_RETURN spinlock.acquire_at_dpc
@@ -118,7 +118,7 @@ KefAcquireSpinLockAtDpcLevel:
     .type   KeReleaseSpinLockFromDpcLevel, @function
     .globl  KefReleaseSpinLockFromDpcLevel
     .type   KefReleaseSpinLockFromDpcLevel, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 KeReleaseSpinLockFromDpcLevel:
 KefReleaseSpinLockFromDpcLevel:
     RACE_POINT spinlock.release_from_dpc.held
@@ -131,7 +131,7 @@ KefReleaseSpinLockFromDpcLevel:
 /* BOOLEAN KeTryToAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock) */
     .globl  KeTryToAcquireSpinLockAtDpcLevel
     .type   KeTryToAcquireSpinLockAtDpcLevel, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 KeTryToAcquireSpinLockAtDpcLevel:
     xor     %eax, %eax
     cmpq    $0, (%rdi)              /* busy: FALSE on a plain read, the holder keeps its line */
@@ -147,7 +147,7 @@ KeTryToAcquireSpinLockAtDpcLevel:
  * returns the entry IRQL either way. */
     .globl  KeAcquireSpinLockForDpc
     .type   KeAcquireSpinLockForDpc, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 KeAcquireSpinLockForDpc:
     mov     %cr8, %rax
     cmp     $DISPATCH_LEVEL, %eax
@@ -161,7 +161,7 @@ KeAcquireSpinLockForDpc:
  * lowers only if the acquire raised. */
     .globl  KeReleaseSpinLockForDpc
     .type   KeReleaseSpinLockForDpc, @function
-    .p2align 4
+    .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 KeReleaseSpinLockForDpc:
     RACE_POINT spinlock.release_for_dpc.held
     TRACE_LOCK KI_TRACE_LOCK_RELEASE, KI_LOCK_EXECUTIVE
