@@ -27,11 +27,13 @@
 #include "kernel/irql/interrupt.h"
 #include "kernel/smp/smp.h"
 #include "kernel/locks/spinlock_check.h"
+#include "kernel/locks/lockorder.h"
 #include "kernel/smp/stackguard.h"
 #include "kernel/irql/vectors.h"
 #include "arch/x86_64/callstack.h"
 #include "arch/x86_64/cpu.h"
 
+#define CALLER ((ULONG_PTR)__builtin_return_address(0))
 #define KI_DPC_STACK_SIZE   16384
 #define KI_NULL_PAGE_END    0xFFF       /* page 0 is never mapped (docs/boot.md) */
 
@@ -61,13 +63,23 @@ PVOID KiDpcStackGuard(ULONG Number)
  */
 static void dpc_lock(PKDPC_DATA Queue)
 {
+    /* Checked build: it takes part in the lock-order validator and the
+     * held-lock records like any spin lock (kernel/locks/lockorder.c): the
+     * spin locks callers hold when they queue a DPC are ordered before it. */
+    if (DBG)
+        KiLockOrderAcquire((PVOID)&Queue->DpcLock, KI_LOCK_DPC_QUEUE, CALLER);
     while (__atomic_exchange_n(&Queue->DpcLock, 1, __ATOMIC_ACQUIRE))  /* xchg: locked by itself */
         while (__atomic_load_n(&Queue->DpcLock, __ATOMIC_RELAXED))    /* spin reading, not writing */
             cpu_relax();                                             /* pause */
+    if (DBG)
+        KiTrackAcquire((PVOID)&Queue->DpcLock, KI_LOCK_DPC_QUEUE, KeGetCurrentIrql(),
+                       KeGetCurrentIrql(), CALLER);
 }
 
 static void dpc_unlock(PKDPC_DATA Queue)
 {
+    if (DBG)
+        KiTrackRelease((PVOID)&Queue->DpcLock, KI_LOCK_DPC_QUEUE, KI_RELEASE_KEEPS_IRQL, CALLER);
     /* A plain mov: x86 keeps it after every access made under the lock. */
     __atomic_store_n(&Queue->DpcLock, 0, __ATOMIC_RELEASE);
 }
@@ -318,6 +330,8 @@ VOID KiInitializeDpcProcessor(VOID)
     PKPRCB prcb = KeGetCurrentPrcb();
 
     InitializeListHead(&prcb->DpcData.DpcListHead);
+    if (DBG)        /* every CPU's queue lock one class: initialised here */
+        KiLockOrderInitialize((PVOID)&prcb->DpcData.DpcLock, (ULONG_PTR)KiInitializeDpcProcessor);
     prcb->MaximumDpcQueueDepth = KI_DPC_QUEUE_DEPTH;
     prcb->MinimumDpcRate = KI_MINIMUM_DPC_RATE;
     prcb->AdjustDpcThreshold = KI_ADJUST_DPC_THRESHOLD;

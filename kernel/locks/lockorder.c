@@ -27,7 +27,7 @@
  * searched only for a new edge.  Tables are fixed (lockorder.h); one that
  * fills turns the validator off, with a line on the console.
  *
- * GraphLock (a raw spin lock, taken with interrupts off, at any IRQL)
+ * GraphLock (an xchg lock of its own, taken with interrupts off, at any IRQL)
  * serialises every writer of the tables below.  Readers probe the hashes
  * without it: a slot is published last (release store) and never changes
  * or goes away afterwards, except an init record's Site, one word.
@@ -98,17 +98,21 @@ static ULONG hash(ULONG_PTR Key, ULONG Slots)
     return (ULONG)((Key * 0x9E3779B97F4A7C15ull) >> 32) & (Slots - 1);
 }
 
+/* GraphLock: its own test-and-test-and-set loop, not a kernel spin lock
+ * routine, which would come back here to be validated. */
 static ULONG64 graph_lock(void)
 {
     ULONG64 flags = interrupts_save_disable();   /* an ISR may take locks too */
 
-    KiAcquireSpinLockRaw(&GraphLock, 0);
+    while (__atomic_exchange_n(&GraphLock, 1, __ATOMIC_ACQUIRE))      /* xchg */
+        while (__atomic_load_n(&GraphLock, __ATOMIC_RELAXED))
+            cpu_relax();
     return flags;
 }
 
 static void graph_unlock(ULONG64 Flags)
 {
-    KiReleaseSpinLockRaw(&GraphLock, 0);
+    __atomic_store_n(&GraphLock, 0, __ATOMIC_RELEASE);               /* mov */
     restore_rflags(Flags);
 }
 
@@ -194,7 +198,7 @@ static LONG class_of(PVOID Lock, UCHAR Kind)
 
 static const char *const KindNames[] = {
     "?", "executive", "in-stack queued", "numbered queued", "reader/writer (shared)",
-    "reader/writer (exclusive)", "interrupt",
+    "reader/writer (exclusive)", "interrupt", "ExInterlocked", "DPC queue",
 };
 
 /* Every line the validator prints, whole.  A report is printed by a bug
@@ -427,7 +431,9 @@ VOID KiLockOrderAcquire(PVOID Lock, UCHAR Kind, ULONG_PTR Caller)
         return;
     /* Our records below Count stay put: an ISR here adds and drops its own above. */
     KI_SPIN_LOCK_TRACE *trace = &KeGetCurrentPrcb()->SpinLockTrace;
-    KIRQL irql = KeGetCurrentIrql();
+    /* Interrupts off (the ExInterlocked and DPC queue locks): no interrupt
+     * can reach this CPU while it holds the lock, as if at HIGH_LEVEL. */
+    KIRQL irql = (read_rflags() & RFLAGS_IF) ? KeGetCurrentIrql() : HIGH_LEVEL;
     LONG c = class_of(Lock, Kind);
 
     if (c < 0)

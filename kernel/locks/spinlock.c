@@ -72,6 +72,8 @@ VOID KiAcquireSpinLockRaw(PKSPIN_LOCK SpinLock, ULONG_PTR Caller)
     ULONG spins = 0;                    /* for the tracer */
 
     UNREFERENCED_PARAMETER(Caller);
+    if (DBG)                            /* before the wait: an inversion is reported, not waited out */
+        KiLockOrderAcquire(SpinLock, KI_LOCK_RAW, Caller);
     KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_BEGIN, SpinLock, 0, KI_TRACE_LOCK_RAW);
     for (;;) {
         ULONG_PTR expected = 0;
@@ -80,6 +82,9 @@ VOID KiAcquireSpinLockRaw(PKSPIN_LOCK SpinLock, ULONG_PTR Caller)
                                         __ATOMIC_RELAXED)) {
             KI_RACE_POINT("spinlock.raw.held");
             KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_ACQUIRED, SpinLock, spins, KI_TRACE_LOCK_RAW);
+            if (DBG)                    /* a record: the validator orders what is taken under it */
+                KiTrackAcquire(SpinLock, KI_LOCK_RAW, KeGetCurrentIrql(), KeGetCurrentIrql(),
+                               Caller);
             return;
         }
         while (*word != 0) {
@@ -102,6 +107,8 @@ VOID KiReleaseSpinLockRaw(PKSPIN_LOCK SpinLock, ULONG_PTR Caller)
 #else
     UNREFERENCED_PARAMETER(Caller);
 #endif
+    if (DBG)
+        KiTrackRelease(SpinLock, KI_LOCK_RAW, KI_RELEASE_KEEPS_IRQL, Caller);
     KI_RACE_POINT("spinlock.raw.release");
     KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_RELEASE, SpinLock, 0, KI_TRACE_LOCK_RAW);
     __atomic_store_n(SpinLock, 0, __ATOMIC_RELEASE);   /* mov: a release on TSO */

@@ -32,7 +32,8 @@ static KI_SPIN_LOCK_TRACE *this_trace(void)
 
 static ULONG_PTR lock_word(const KI_HELD_SPIN_LOCK *held)
 {
-    if (held->Kind == KI_LOCK_SHARED || held->Kind == KI_LOCK_EXCLUSIVE)
+    if (held->Kind == KI_LOCK_SHARED || held->Kind == KI_LOCK_EXCLUSIVE ||
+        held->Kind == KI_LOCK_DPC_QUEUE)                    /* 32-bit words */
         return (ULONG)*(volatile LONG *)held->Lock;
     return *(volatile KSPIN_LOCK *)held->Lock;
 }

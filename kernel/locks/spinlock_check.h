@@ -27,6 +27,8 @@
 #define KI_LOCK_SHARED          4   /* EX_SPIN_LOCK held shared */
 #define KI_LOCK_EXCLUSIVE       5   /* EX_SPIN_LOCK held exclusive */
 #define KI_LOCK_INTERRUPT       6   /* a KINTERRUPT's *ActualLock, held at SynchronizeIrql */
+#define KI_LOCK_RAW             7   /* KSPIN_LOCK under an ExInterlocked helper, interrupts off */
+#define KI_LOCK_DPC_QUEUE       8   /* a KPRCB's DPC queue lock (a LONG), interrupts off */
 
 #ifndef __ASSEMBLER__           /* the kinds above are the tracer's too, in the .S fast paths */
 #include "ntdef.h"

@@ -210,4 +210,48 @@ KTEST(lockorder_thousand_objects_one_class)
     KT_EXPECT_TRUE(after.Classes <= KI_LOCK_ORDER_CLASSES && after.Edges < KI_LOCK_ORDER_EDGES);
 }
 
+/* The kernel's internal locks take part too: a DPC queued, or an ExInterlocked
+ * list used, while a spin lock is held orders that lock before the DPC queue
+ * lock and the helpers' lock: each a new edge the first time, none after. */
+static KSPIN_LOCK KtInternalOuter;
+static KSPIN_LOCK KtInternalListLock;
+static LIST_ENTRY KtInternalList;
+static LIST_ENTRY KtInternalNode;
+
+static VOID internal_dpc(PKDPC Dpc, PVOID Context, PVOID SystemArgument1, PVOID SystemArgument2)
+{
+    UNREFERENCED_PARAMETER(Dpc);
+    UNREFERENCED_PARAMETER(Context);
+    UNREFERENCED_PARAMETER(SystemArgument1);
+    UNREFERENCED_PARAMETER(SystemArgument2);
+}
+
+static ULONG edges_learned_under_outer(PKDPC Dpc)
+{
+    KI_LOCK_ORDER_STATS before, after;
+    KIRQL old;
+
+    KiLockOrderQuery(&before);
+    KeAcquireSpinLock(&KtInternalOuter, &old);
+    KeInsertQueueDpc(Dpc, NULL, NULL);                          /* Outer -> DPC queue */
+    ExInterlockedInsertTailList(&KtInternalList, &KtInternalNode, &KtInternalListLock);
+    ExInterlockedRemoveHeadList(&KtInternalList, &KtInternalListLock);   /* Outer -> list lock */
+    KeReleaseSpinLock(&KtInternalOuter, old);                   /* the DPC runs here */
+    KiLockOrderQuery(&after);
+    return after.Edges - before.Edges;
+}
+
+KTEST(lockorder_internal_locks_take_part)
+{
+    KDPC dpc;
+
+    KeInitializeSpinLock(&KtInternalOuter);
+    KeInitializeSpinLock(&KtInternalListLock);
+    InitializeListHead(&KtInternalList);
+    KeInitializeDpc(&dpc, internal_dpc, NULL);
+    KT_EXPECT_EQ(edges_learned_under_outer(&dpc), 2);          /* new: two edges */
+    KT_EXPECT_EQ(edges_learned_under_outer(&dpc), 0);          /* seen: none */
+    KeFlushQueuedDpcs();
+}
+
 #endif
