@@ -71,6 +71,28 @@ class ParseTest(unittest.TestCase):
         self.assertEqual([e.type for e in trace.events], ["irql_raise", "irql_lower"])
         self.assertIn("1 records of unknown type 99 skipped", trace.problems)
 
+    def test_lock_classes_name_the_locks(self):
+        # A lock the validator classed by where it was initialised, and one
+        # in a global of its own class: the names say so.
+        SITE, GLOBAL = 0x102000, 0x7000
+        records = [rec(10, "lock_begin", 0, LOCK, c=1), rec(20, "lock_acquired", 0, LOCK, 0, 1),
+                   rec(30, "lock_release", 0, LOCK, c=1),
+                   rec(40, "lock_begin", 0, GLOBAL, c=1), rec(50, "lock_acquired", 0, GLOBAL, 0, 1),
+                   rec(60, "lock_release", 0, GLOBAL, c=1)]
+        trace = parse.parse(parse.write(HZ, [(0, 6, 8, 0, records)], lock_inits=[(LOCK, SITE + 0x20)]))
+        self.assertEqual(trace.lock_inits, {LOCK: SITE + 0x20})
+        self.assertTrue(trace.complete)
+        model = Model(trace, Symbols("%016x T make_objects\n%016x B KtGlobalLock\n" % (SITE, GLOBAL)))
+        names = sorted({s.name for s in model.slices})
+        self.assertEqual(names, ["executive lock 0x5000 (class: initialised in make_objects)",
+                                 "executive lock 0x7000 (KtGlobalLock)"])
+
+    def test_a_truncated_class_table_is_reported(self):
+        data = parse.write(HZ, [(0, 0, 8, 0, [])], lock_inits=[(1, 2), (3, 4)])
+        trace = parse.parse(data[:-len(parse.END) - 8])
+        self.assertEqual(trace.lock_inits, {1: 2})
+        self.assertIn("truncated: 1 of 2 lock classes", trace.problems)
+
     def test_not_a_dump_is_refused(self):
         with self.assertRaises(ValueError):
             parse.parse(b"KTAP version 1\n")

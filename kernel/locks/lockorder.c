@@ -126,6 +126,13 @@ static void turn_off(const char *Table)
 
 /* ---- Classes ------------------------------------------------------------ */
 
+VOID KiLockOrderForEachInit(VOID (*Visit)(ULONG_PTR Lock, ULONG_PTR Site))
+{
+    for (ULONG s = 0; s < INIT_SLOTS; s++)
+        if (Inits[s].Lock)
+            Visit(Inits[s].Lock, Inits[s].Site);
+}
+
 VOID KiLockOrderInitialize(PVOID Lock, ULONG_PTR Caller)
 {
     ULONG64 flags = graph_lock();

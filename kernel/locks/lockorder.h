@@ -45,6 +45,10 @@ typedef struct _KI_LOCK_ORDER_STATS {
     BOOLEAN Enabled;            /* FALSE: off, or a table filled up */
 } KI_LOCK_ORDER_STATS;
 VOID KiLockOrderQuery(KI_LOCK_ORDER_STATS *Stats);
+/* Every lock classed by where it was initialised, with that place (the
+ * tracer names a lock's class with it, kernel/trace/trace_dump.c).  Visit
+ * is called with interrupts off: it must not wait. */
+VOID KiLockOrderForEachInit(VOID (*Visit)(ULONG_PTR Lock, ULONG_PTR Site));
 VOID KiLockOrderDumpGraph(VOID);
 /* At the end of a test run: the graph, if `lockorder=dump` asked for it. */
 VOID KiLockOrderAtEnd(VOID);

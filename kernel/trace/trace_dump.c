@@ -10,10 +10,14 @@
  * instruction.
  *
  * The stream (little-endian; scripts/trace.py reads it):
- *   "NTTRACE1", u32 version 1, u32 CPUs, u64 TSC Hz, u32 record size 32, u32 0
+ *   "NTTRACE1", u32 version 2, u32 CPUs, u64 TSC Hz, u32 record size 32, u32 0
  *   per CPU: u32 CPU, u32 0, u64 records written, u64 ring size,
  *            u64 DPC routines this CPU ran while tracing,
  *            then min(written, size) records, oldest first
+ *   "NTCLASS\0", u32 N, u32 0, then N pairs {u64 lock, u64 where it was
+ *            initialised}: the lock-order validator's classes (checked
+ *            build; N = 0 in the free build), so the tool can name a lock's
+ *            class (docs/validator.md)
  *   "NTTREND\0"
  */
 #include "wdm.h"
@@ -21,6 +25,7 @@
 #include "kernel/trace/trace_ring.h"
 #include "kernel/smp/pcr.h"
 #include "kernel/smp/smp.h"
+#include "kernel/locks/lockorder.h"
 #include "arch/x86_64/calibrate.h"
 
 #define KI_DEBUGCON_PORT    0xE9
@@ -53,6 +58,42 @@ static void send_ring(ULONG Number)
     send(&ring->Records[0], (count - tail) * sizeof(KI_TRACE_RECORD));
 }
 
+static ULONG KiInitCount;
+
+static VOID count_init(ULONG_PTR Lock, ULONG_PTR Site)
+{
+    UNREFERENCED_PARAMETER(Lock);
+    UNREFERENCED_PARAMETER(Site);
+    KiInitCount++;
+}
+
+static VOID send_init(ULONG_PTR Lock, ULONG_PTR Site)
+{
+    ULONG64 pair[2] = { Lock, Site };
+
+    if (KiInitCount == 0)               /* no more than the header said */
+        return;
+    KiInitCount--;
+    send(pair, sizeof(pair));
+}
+
+/* The validator's init records: counted, then sent (they only grow, and
+ * every other CPU is frozen or done by now; a count that grew meanwhile is
+ * cut to the count sent). */
+static void send_classes(void)
+{
+    ULONG header[2] = { 0, 0 };
+
+    KiInitCount = 0;
+    if (DBG)
+        KiLockOrderForEachInit(count_init);
+    header[0] = KiInitCount;
+    send("NTCLASS", 8);
+    send(header, sizeof(header));
+    if (DBG)
+        KiLockOrderForEachInit(send_init);
+}
+
 VOID KiTraceDump(VOID)
 {
     /* Clear the mask first: from here on no CPU writes, the rings hold still
@@ -66,10 +107,11 @@ VOID KiTraceDump(VOID)
         ULONG Version, Cpus;
         ULONG64 TscHz;
         ULONG RecordSize, Reserved;
-    } header = { "NTTRACE1", 1, cpus, KiTscFrequency, sizeof(KI_TRACE_RECORD), 0 };
+    } header = { "NTTRACE1", 2, cpus, KiTscFrequency, sizeof(KI_TRACE_RECORD), 0 };
 
     send(&header, sizeof(header));
     for (ULONG n = 0; n < cpus; n++)
         send_ring(n);
+    send_classes();
     send("NTTREND", 8);
 }

@@ -29,19 +29,31 @@ class Symbols:
     """Addresses -> names from `nm -n` output (build/*/kernel.sym)."""
 
     def __init__(self, text=""):
-        self.addresses, self.names = [], []
+        self.addresses, self.names = [], []             # code
+        self.data_addresses, self.data_names = [], []   # static variables (d, b)
         for line in text.splitlines():
             parts = line.split()
             if len(parts) == 3 and parts[1] in "tT":
                 self.addresses.append(int(parts[0], 16))
                 self.names.append(parts[2])
+            elif len(parts) == 3 and parts[1] in "dDbB":
+                self.data_addresses.append(int(parts[0], 16))
+                self.data_names.append(parts[2])
+
+    @staticmethod
+    def _lookup(addresses, names, address):
+        i = bisect.bisect_right(addresses, address) - 1
+        if i < 0 or not addresses:
+            return None
+        offset = address - addresses[i]
+        return names[i] + ("+%#x" % offset if offset else "")
 
     def name(self, address):
-        i = bisect.bisect_right(self.addresses, address) - 1
-        if i < 0 or not self.addresses:
-            return "%#x" % address
-        offset = address - self.addresses[i]
-        return self.names[i] + ("+%#x" % offset if offset else "")
+        return self._lookup(self.addresses, self.names, address) or "%#x" % address
+
+    def data_name(self, address):
+        """A static variable's name (a lock in a global), or None."""
+        return self._lookup(self.data_addresses, self.data_names, address)
 
 
 class Model:
@@ -64,7 +76,16 @@ class Model:
         return self.us(self.trace.events[-1].tsc) if self.trace.events else 0.0
 
     def lock_name(self, address, kind):
-        return "%s lock %#x" % (LOCK_KINDS.get(kind, "kind %d" % kind), address)
+        """Kind and address, and the class when the validator knows it: a
+        lock initialised by KeInitializeSpinLock is classed by where (the
+        caller, named by the call before its return address); any other
+        lock is its own class, named by the global it lives in, if any."""
+        name = "%s lock %#x" % (LOCK_KINDS.get(kind, "kind %d" % kind), address)
+        site = self.trace.lock_inits.get(address)
+        if site:
+            return name + " (class: initialised in %s)" % self.symbols.name(site - 1).split("+")[0]
+        static = self.symbols.data_name(address)
+        return name + (" (%s)" % static if static else "")
 
     def _build(self):
         stacks = {cpu: [] for cpu in self.cpus}          # open ISR / DPC slices

@@ -7,6 +7,9 @@ overwritten) are reported in Trace.problems / Cpu.lost, never fatal.
 import struct
 
 MAGIC = b"NTTRACE1"
+CLASSES = b"NTCLASS\0"
+CLASS_HEADER = struct.Struct("<II")     # N, 0
+CLASS_PAIR = struct.Struct("<QQ")       # lock, where KeInitializeSpinLock was called
 END = b"NTTREND\0"
 HEADER = struct.Struct("<8sIIQII")      # magic, version, CPUs, TSC Hz, record size, 0
 CPU_HEADER = struct.Struct("<IIQQQ")    # CPU, 0, written, ring size, DPC routines run
@@ -54,6 +57,7 @@ class Trace:
         self.events = []                        # every CPU's, ordered by TSC
         self.problems = []
         self.complete = False                   # the end marker was found
+        self.lock_inits = {}                    # lock -> where it was initialised (its class)
 
 
 def parse(data):
@@ -62,8 +66,8 @@ def parse(data):
     if len(data) < HEADER.size or data[:8] != MAGIC:
         raise ValueError("not a trace dump (no NTTRACE1 header)")
     _, version, ncpus, trace.tsc_hz, record_size, _ = HEADER.unpack_from(data)
-    if version != 1 or record_size != RECORD.size:
-        raise ValueError("trace dump version %d, record size %d: this tool reads 1, %d"
+    if version != 2 or record_size != RECORD.size:
+        raise ValueError("trace dump version %d, record size %d: this tool reads 2, %d"
                          % (version, record_size, RECORD.size))
     offset = HEADER.size
     unknown = {}
@@ -93,6 +97,7 @@ def parse(data):
         if cpu.lost:
             trace.problems.append("CPU %d: ring wrapped, the oldest %d of %d records lost"
                                   % (number, cpu.lost, written))
+    offset = _parse_classes(data, offset, trace)
     trace.complete = data[offset:offset + len(END)] == END
     if not trace.complete and not any(p.startswith("truncated") for p in trace.problems):
         trace.problems.append("truncated: no end marker")
@@ -103,13 +108,36 @@ def parse(data):
     return trace
 
 
-def write(tsc_hz, cpus, end=True):
+def _parse_classes(data, offset, trace):
+    """The validator's lock classes after the rings, if the stream got that
+    far; returns the offset after them."""
+    if data[offset:offset + len(CLASSES)] != CLASSES:
+        return offset
+    offset += len(CLASSES)
+    if offset + CLASS_HEADER.size > len(data):
+        trace.problems.append("truncated: in the lock classes")
+        return len(data)
+    count, _ = CLASS_HEADER.unpack_from(data, offset)
+    offset += CLASS_HEADER.size
+    for _ in range(count):
+        if offset + CLASS_PAIR.size > len(data):
+            trace.problems.append("truncated: %d of %d lock classes" % (len(trace.lock_inits), count))
+            return len(data)
+        lock, site = CLASS_PAIR.unpack_from(data, offset)
+        offset += CLASS_PAIR.size
+        trace.lock_inits[lock] = site
+    return offset
+
+
+def write(tsc_hz, cpus, end=True, lock_inits=()):
     """The inverse, for tests: cpus = [(number, written, size, dpcs, [record tuples])],
-    each record (tsc, type, cpu, irql, c, a, b)."""
-    out = [HEADER.pack(MAGIC, 1, len(cpus), tsc_hz, RECORD.size, 0)]
+    each record (tsc, type, cpu, irql, c, a, b); lock_inits = [(lock, site)]."""
+    out = [HEADER.pack(MAGIC, 2, len(cpus), tsc_hz, RECORD.size, 0)]
     for number, written, size, dpcs, records in cpus:
         out.append(CPU_HEADER.pack(number, 0, written, size, dpcs))
         out.extend(RECORD.pack(*r) for r in records)
+    out.append(CLASSES + CLASS_HEADER.pack(len(lock_inits), 0))
+    out.extend(CLASS_PAIR.pack(*pair) for pair in lock_inits)
     if end:
         out.append(END)
     return b"".join(out)
