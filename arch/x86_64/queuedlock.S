@@ -37,9 +37,10 @@
  * linked, linked, granted; and on release: OWNER dropped, no successor seen,
  * waiting for the link, about to hand off.
  *
- * Trace points (kernel/trace/trace.h, TRACE_LOCK; one untaken branch each
- * while tracing is off): acquired (uncontended, or granted after the passes
- * of the wait), the wait's first pass, release and hand-off.
+ * Trace points (kernel/trace/trace.h, TRACE_LOCK; a 5-byte NOP each while
+ * tracing is off, a jump while it is on): acquired (uncontended, or granted
+ * after the passes of the wait), the wait's first pass, release and hand-
+ * off.
  */
 #include "kernel/debug/race.h"
 #include "kernel/trace/trace.h"

@@ -32,10 +32,10 @@
  * of the word and the locked instruction that acts on it, after each
  * transition, and before each release.
  *
- * Trace points (kernel/trace/trace.h, TRACE_LOCK; one untaken branch each
- * while tracing is off): acquired (with the passes of the wait), the wait's
- * first pass, and release.  The tries and the conversion have none, as in
- * the checked build.
+ * Trace points (kernel/trace/trace.h, TRACE_LOCK; a 5-byte NOP each while
+ * tracing is off, a jump while it is on): acquired (with the passes of the
+ * wait), the wait's first pass, and release.  The tries and the conversion
+ * have none, as in the checked build.
  */
 #include "kernel/debug/race.h"
 #include "kernel/trace/trace.h"

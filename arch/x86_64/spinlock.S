@@ -24,9 +24,9 @@
  * instructions, between a waiter's "looks free" and its retry, and between
  * the releasing store and the lowering of IRQL.
  *
- * Trace points (kernel/trace/trace.h, TRACE_LOCK; one untaken branch each
- * while tracing is off): acquired (with the passes of the wait), the wait's
- * first pass, and release before the store.
+ * Trace points (kernel/trace/trace.h, TRACE_LOCK; a 5-byte NOP each while
+ * tracing is off, a jump while it is on): acquired (with the passes of the
+ * wait), the wait's first pass, and release before the store.
  */
 #include "kernel/debug/race.h"
 #include "kernel/trace/trace.h"
