@@ -39,8 +39,8 @@
  *
  * Trace points (kernel/trace/trace.h, TRACE_LOCK; a 5-byte NOP each while
  * tracing is off, a jump while it is on): acquired (uncontended, or granted
- * after the passes of the wait), the wait's first pass, release and hand-
- * off.
+ * after the passes of the wait), the wait's first pass, release and
+ * hand-off.
  */
 #include "kernel/debug/race.h"
 #include "kernel/trace/trace.h"
