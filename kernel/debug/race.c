@@ -18,9 +18,10 @@
  * The APIC latency model: on real hardware a self-IPI reaches the IRR some
  * cycles after the ICR write, which is why KiRequestSoftwareInterrupt polls
  * the IRR before returning; TCG posts it at once, so a missing poll would go
- * unseen.  With the points on, a software-interrupt self-IPI is held back
- * (1 time in 4) until this CPU has read its IRR bit a few times, or until the
- * next interrupt arrives here, whichever is first.
+ * unseen.  With the points on, every software-interrupt self-IPI is held
+ * back until this CPU has read its IRR bit a few times, or until the next
+ * interrupt arrives here, whichever is first: always, not at random, so that
+ * a request path without the poll fails every time it is tested.
  */
 #include "wdm.h"
 #include "kernel/debug/race.h"
@@ -37,7 +38,6 @@
 #define LONG_WAIT_ONE_IN    4       /* of the waits, 1 in 4 is a long one */
 #define SHORT_WAIT_PAUSES   64
 #define LONG_WAIT_US        40
-#define HOLD_SELF_IPI_ONE_IN 4
 #define HOLD_SELF_IPI_READS 8       /* IRR reads before a held self-IPI is sent */
 
 extern KI_RACE_SITE __kraces_start[], __kraces_end[];
@@ -164,8 +164,7 @@ BOOLEAN KiRaceHoldSelfIpi(ULONG Vector)
 {
     PKPRCB prcb = KeGetCurrentPrcb();
 
-    if (!KiRaceEnabled || !is_software_interrupt(Vector) || prcb->RaceHeldVector != 0 ||
-        draw(prcb) % HOLD_SELF_IPI_ONE_IN != 0)
+    if (!KiRaceEnabled || !is_software_interrupt(Vector) || prcb->RaceHeldVector != 0)
         return FALSE;
     prcb->RaceHeldReads = HOLD_SELF_IPI_READS;
     prcb->RaceHeldVector = Vector;

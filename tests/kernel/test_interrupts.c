@@ -536,14 +536,16 @@ static BOOLEAN com1_gsi(PULONG gsi)
     return FALSE;
 }
 
-/* Loop count bytes back through the UART, wait until they are received (or
- * WAIT_US), then a little more, and take the statistics. */
+/* Loop count bytes back through the UART, wait until they are received and
+ * the DPC the ISR queued has run (or WAIT_US: the ISR's CPU may be a vCPU
+ * the host deschedules for milliseconds between the two), then a little
+ * more, and take the statistics. */
 static void loop_back(const UCHAR *sent, ULONG count, KI_SERIAL_INPUT_STATS *s)
 {
     KT_EXPECT_EQ(KiSerialLoopback(sent, count), count);
     for (ULONG waited = 0; waited < WAIT_US; waited += 100) {
         KiGetSerialInputStats(s);
-        if (s->Received >= count)
+        if (s->Received >= count && s->Dpcs >= 1)
             break;
         KeStallExecutionProcessor(100);
     }
