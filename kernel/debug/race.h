@@ -79,6 +79,8 @@ VOID KiRaceReport(VOID);
 
 #else /* __ASSEMBLER__ */
 
+#include "arch/x86_64/caller_saved.h"
+
 /*
  * RACE_POINT name: the same for assembly.  Contract: every register and the
  * flags are preserved (the fast paths keep values in caller-saved registers
@@ -102,26 +104,10 @@ VOID KiRaceReport(VOID);
     pushfq
     cmpb    $0, KiRaceEnabled(%rip)
     je      .Lrace_off\@
-    push    %rax
-    push    %rcx
-    push    %rdx
-    push    %rsi
-    push    %rdi
-    push    %r8
-    push    %r9
-    push    %r10
-    push    %r11
+    PUSH_CALLER_SAVED
     lea     .Lrace_site\@(%rip), %rdi
     call    KiRacePoint
-    pop     %r11
-    pop     %r10
-    pop     %r9
-    pop     %r8
-    pop     %rdi
-    pop     %rsi
-    pop     %rdx
-    pop     %rcx
-    pop     %rax
+    POP_CALLER_SAVED
 .Lrace_off\@:
     popfq
 .endm

@@ -74,14 +74,14 @@ VOID KiAcquireSpinLockRaw(PKSPIN_LOCK SpinLock, ULONG_PTR Caller)
     UNREFERENCED_PARAMETER(Caller);
     if (DBG)                            /* before the wait: an inversion is reported, not waited out */
         KiLockOrderAcquire(SpinLock, KI_LOCK_RAW, Caller);
-    KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_BEGIN, SpinLock, 0, KI_TRACE_LOCK_RAW);
+    KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_BEGIN, SpinLock, 0, KI_LOCK_RAW);
     for (;;) {
         ULONG_PTR expected = 0;
         /* lock cmpxchg: the one locked instruction of an uncontended acquire. */
         if (__atomic_compare_exchange_n(word, &expected, held, FALSE, __ATOMIC_ACQUIRE,
                                         __ATOMIC_RELAXED)) {
             KI_RACE_POINT("spinlock.raw.held");
-            KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_ACQUIRED, SpinLock, spins, KI_TRACE_LOCK_RAW);
+            KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_ACQUIRED, SpinLock, spins, KI_LOCK_RAW);
             if (DBG)                    /* a record: the validator orders what is taken under it */
                 KiTrackAcquire(SpinLock, KI_LOCK_RAW, KeGetCurrentIrql(), KeGetCurrentIrql(),
                                Caller);
@@ -110,7 +110,7 @@ VOID KiReleaseSpinLockRaw(PKSPIN_LOCK SpinLock, ULONG_PTR Caller)
     if (DBG)
         KiTrackRelease(SpinLock, KI_LOCK_RAW, KI_RELEASE_KEEPS_IRQL, Caller);
     KI_RACE_POINT("spinlock.raw.release");
-    KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_RELEASE, SpinLock, 0, KI_TRACE_LOCK_RAW);
+    KI_TRACE(KI_TRACE_LOCKS, KI_TRACE_LOCK_RELEASE, SpinLock, 0, KI_LOCK_RAW);
     __atomic_store_n(SpinLock, 0, __ATOMIC_RELEASE);   /* mov: a release on TSO */
 }
 

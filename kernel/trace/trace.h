@@ -42,10 +42,6 @@
 #define KI_TRACE_LOCK_HANDOFF       14  /* A = lock, C = kind: an MCS owner passed it to its successor */
 #define KI_TRACE_BUGCHECK_EVENT     15  /* A = code, B = P1, C = P2 */
 
-/* The lock kind of the ExInterlocked helpers' raw KSPIN_LOCK, which the
- * checked build does not track (so it has no KI_LOCK_* of its own). */
-#define KI_TRACE_LOCK_RAW           7
-
 #ifndef __ASSEMBLER__
 #include "ntdef.h"
 
@@ -94,6 +90,8 @@ VOID KiTraceDump(VOID);
 
 #else /* __ASSEMBLER__ */
 
+#include "arch/x86_64/caller_saved.h"
+
 /*
  * The lock trace points of the free build's fast paths
  * (arch/x86_64/spinlock.S, queuedlock.S, rwlock.S):
@@ -126,29 +124,13 @@ VOID KiTraceDump(VOID);
     .pushsection .text.unlikely, "ax"
 .Ltrace_on\@:
     pushfq                              /* the site is a NOP: the flags may be live */
-    push    %rax
-    push    %rcx
-    push    %rdx
-    push    %rsi
-    push    %rdi
-    push    %r8
-    push    %r9
-    push    %r10
-    push    %r11
+    PUSH_CALLER_SAVED
     mov     \lock, %rsi                 /* before %rdi and %rdx are reused */
     mov     \spins, %rdx
     mov     $\kind, %ecx
     mov     $\type, %edi
     call    KiTraceLockEvent
-    pop     %r11
-    pop     %r10
-    pop     %r9
-    pop     %r8
-    pop     %rdi
-    pop     %rsi
-    pop     %rdx
-    pop     %rcx
-    pop     %rax
+    POP_CALLER_SAVED
     popfq
     jmp     .Ltrace_back\@
     .popsection

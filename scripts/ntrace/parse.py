@@ -23,8 +23,8 @@ TYPES = {
     13: "lock_release", 14: "lock_handoff", 15: "bugcheck",
 }
 
-# kernel/locks/spinlock_check.h's KI_LOCK_* kinds, and kernel/trace/trace.h's
-# KI_TRACE_LOCK_RAW.
+# kernel/locks/spinlock_check.h's KI_LOCK_* kinds (the DPC queue lock, 8, is
+# not traced).
 LOCK_KINDS = {1: "executive", 2: "in-stack queued", 3: "numbered queued",
               4: "reader/writer shared", 5: "reader/writer exclusive", 6: "interrupt",
               7: "ExInterlocked raw"}
