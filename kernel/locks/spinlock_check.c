@@ -47,7 +47,8 @@ VOID KiTrackAcquire(PVOID Lock, UCHAR Kind, KIRQL OldIrql, KIRQL HoldIrql, ULONG
     ULONG64 flags = interrupts_save_disable();
     KI_SPIN_LOCK_TRACE *trace = this_trace();
 
-    if (trace->Count == KI_MAX_HELD_SPIN_LOCKS)
+    if (trace->Count - trace->ContextBase == KI_MAX_HELD_SPIN_LOCKS ||
+        trace->Count == KI_HELD_SPIN_LOCK_RECORDS)
         KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KI_VERIFIER_TOO_MANY_LOCKS,
                      (ULONG_PTR)Lock, KI_MAX_HELD_SPIN_LOCKS, Caller);
     KI_HELD_SPIN_LOCK *held = &trace->Held[trace->Count];
@@ -192,7 +193,7 @@ ULONG KiFindSpinLockHolder(PVOID Lock, ULONG_PTR Word)
             continue;
         KI_SPIN_LOCK_TRACE *trace = &KiProcessorBlock[n].Prcb.SpinLockTrace;
         ULONG count = *(volatile ULONG *)&trace->Count;
-        for (ULONG i = 0; i < count && i < KI_MAX_HELD_SPIN_LOCKS; i++)
+        for (ULONG i = 0; i < count && i < KI_HELD_SPIN_LOCK_RECORDS; i++)
             if (*(PVOID volatile *)&trace->Held[i].Lock == Lock)
                 return n;
     }

@@ -43,8 +43,12 @@ typedef struct _KI_HELD_SPIN_LOCK {
                                    SynchronizeIrql for an interrupt spin lock */
 } KI_HELD_SPIN_LOCK;
 
-/* Deeper nesting than this is a bug check (0xC4, KI_VERIFIER_TOO_MANY_LOCKS). */
+/* Deeper nesting than this in one context (the code an interrupt found, or
+ * one interrupt handler: ContextBase below) is a bug check (0xC4,
+ * KI_VERIFIER_TOO_MANY_LOCKS).  The records have room for more, so that a
+ * clock tick taking the DPC queue lock on top of 16 held locks is no error. */
 #define KI_MAX_HELD_SPIN_LOCKS  16
+#define KI_HELD_SPIN_LOCK_RECORDS 32    /* every context of one CPU together */
 
 /* Per CPU, in the KPRCB.  Written only by its own CPU, with interrupts
  * disabled for the few instructions of an update (an ISR on this CPU may
@@ -52,7 +56,7 @@ typedef struct _KI_HELD_SPIN_LOCK {
  * holder in a timeout report. */
 typedef struct _KI_SPIN_LOCK_TRACE {
     ULONG Count;                                    /* records in Held[] */
-    KI_HELD_SPIN_LOCK Held[KI_MAX_HELD_SPIN_LOCKS]; /* oldest first */
+    KI_HELD_SPIN_LOCK Held[KI_HELD_SPIN_LOCK_RECORDS]; /* oldest first */
     /* The lock-order validator's context (kernel/locks/lockorder.c): the
      * records from ContextBase up belong to the running interrupt handler,
      * entered at ContextIrql (0: no interrupt); those below, to the code

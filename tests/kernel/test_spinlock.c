@@ -353,3 +353,21 @@ KTEST(spinlock_try_fails_while_another_cpu_holds)
     KT_EXPECT_EQ(KtCross.Result, 1);            /* its second one succeeded, as its own */
     KT_EXPECT_EQ(KtCross.Lock, 0);
 }
+
+/* The limit of 16 held locks is per context: an interrupt's own locks (the
+ * clock tick takes its CPU's DPC queue lock) do not push code that holds 16
+ * over it (kernel/locks/spinlock_check.c). */
+KTEST(spinlock_sixteen_held_while_the_clock_ticks)
+{
+    static KSPIN_LOCK locks[KI_MAX_HELD_SPIN_LOCKS];
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    ULONG64 ticks = KeGetCurrentPrcb()->ClockTicks;
+
+    for (ULONG i = 0; i < KI_MAX_HELD_SPIN_LOCKS; i++)
+        KeAcquireSpinLockAtDpcLevel(&locks[i]);
+    KeStallExecutionProcessor(5000);            /* ticks come: CLOCK_LEVEL is above us */
+    KT_EXPECT_TRUE(KeGetCurrentPrcb()->ClockTicks > ticks);
+    for (ULONG i = KI_MAX_HELD_SPIN_LOCKS; i-- > 0;)
+        KeReleaseSpinLockFromDpcLevel(&locks[i]);
+    KeLowerIrql(old);
+}
