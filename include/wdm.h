@@ -19,6 +19,8 @@
 #include "wdm/interrupt.h"
 #include "wdm/dpc.h"
 #include "wdm/bugcheck.h"
+#include "wdm/dispatcher.h"
+#include "wdm/thread.h"
 
 /* Bug checks (kernel/debug/bugcheck.c).  Print the STOP screen and stop every CPU. */
 DECLSPEC_NORETURN NTKERNELAPI VOID NTAPI KeBugCheckEx(

@@ -1,6 +1,6 @@
 /*
  * main.c - KiSystemStartup: the boot CPU's path from boot/entry.S to the
- * tests or the idle loop.
+ * first system thread (tests, benchmarks or `make run`) and its idle loop.
  *
  * Order matters: the per-CPU block first (everything that prints reads the
  * processor number through GS), then the console, the descriptor tables (so
@@ -30,6 +30,7 @@
 #include "kernel/io/serial_input.h"
 #include "kernel/smp/smp.h"
 #include "kernel/smp/stackguard.h"
+#include "kernel/thread/thread.h"
 #include "printf.h"
 
 #ifndef KERNEL_VERSION
@@ -72,11 +73,30 @@ static const char *calibration(const KI_CALIBRATION_SOURCE *how, char buf[64])
     return buf;
 }
 
-static void idle(void)
+/* The first system thread, on the boot CPU at priority 8: the tests, the
+ * benchmarks, or `make run`'s serial echo.  Tests run here at
+ * PASSIVE_LEVEL, as a driver's code would (docs/threads.md). */
+static VOID NTAPI KiMainThread(PVOID Context)
 {
+    UNREFERENCED_PARAMETER(Context);
+    if (KiTestPattern[0])
+        KiRunTests(KiTestPattern);      /* exits QEMU */
+    if (KiBenchmarksRequested())
+        KiRunBenchmarks();
+    KiStartSerialEcho();                /* `make run`: COM1 input echoes */
     kprintf("Boot complete. The kernel idles now; quit QEMU with Ctrl-A X.\n");
-    for (;;)
-        hlt();
+}
+
+static void start_main_thread(void)
+{
+    PETHREAD thread;
+
+    KiInitializeTimers();
+    if (!NT_SUCCESS(KiCreateSystemThread(KiMainThread, NULL, (KAFFINITY)1,
+                                         KI_SYSTEM_BASE_PRIORITY, &thread)))
+        KeBugCheckEx(PHASE0_INITIALIZATION_FAILED, 0, 0, 0, 0);
+    KiStartThread(thread);
+    ObDereferenceObject(thread);
 }
 
 void KiSystemStartup(ULONG Magic, ULONG_PTR BootInfo)
@@ -84,6 +104,7 @@ void KiSystemStartup(ULONG Magic, ULONG_PTR BootInfo)
     static char cmdline[512];
 
     KiInitializePcr(0, 0);
+    KiInitializeIdleThread(KiBootStack + KI_BOOT_STACK_SIZE);
     KiInitializeConsole();
     KiInitializeGdt(0);
     KiInitializeIdt();
@@ -128,10 +149,6 @@ void KiSystemStartup(ULONG Magic, ULONG_PTR BootInfo)
     print_processors(rdtsc() - start);
     KiTraceStart();                     /* trace=: every CPU is up, the rings can be split */
 
-    if (KiTestPattern[0])
-        KiRunTests(KiTestPattern);
-    if (KiBenchmarksRequested())
-        KiRunBenchmarks();
-    KiStartSerialEcho();                /* `make run`: COM1 input echoes */
-    idle();
+    start_main_thread();
+    KiIdleLoop();                       /* the boot stack is CPU 0's idle thread now */
 }

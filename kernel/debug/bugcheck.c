@@ -170,12 +170,13 @@ static void print_backtrace(ULONG_PTR rbp)
  * (kernel/smp/stackguard.h).  Say which. */
 static void print_stack_overflow(ULONG_PTR address)
 {
-    ULONG cpu;
+    ULONG number;
     ULONG_PTR page;
-    const char *what = KiFindStackGuard(address, &cpu, &page);
+    const char *owner;
+    const char *what = KiFindStackGuard(address, &owner, &number, &page);
 
     if (what)
-        stop_print("stack overflow: CPU %u's %s, guard page 0x%016llX\n", cpu, what,
+        stop_print("stack overflow: %s %u's %s, guard page 0x%016llX\n", owner, number, what,
                    (unsigned long long)page);
 }
 

@@ -29,6 +29,7 @@
 #include "kernel/locks/spinlock_check.h"
 #include "kernel/locks/lockorder.h"
 #include "kernel/smp/stackguard.h"
+#include "kernel/thread/thread.h"
 #include "kernel/irql/vectors.h"
 #include "arch/x86_64/callstack.h"
 #include "arch/x86_64/cpu.h"
@@ -274,7 +275,8 @@ static VOID retire_dpc_list(PVOID Context)
 }
 
 /* Vector 0x2F, at DISPATCH_LEVEL with interrupts enabled (kernel/irql/interrupt.c
- * raised CR8 and sent the EOI).  Nesting here is impossible while a DPC
+ * raised CR8 and sent the EOI): the DPC queue first, then the thread
+ * dispatcher.  Nesting here is impossible while a DPC
  * keeps DISPATCH_LEVEL; should one lower it anyway (free build), the nested
  * drain stays on the stack it is on. */
 static VOID dpc_interrupt(PKTRAP_FRAME TrapFrame, PVOID Context)
@@ -283,10 +285,14 @@ static VOID dpc_interrupt(PKTRAP_FRAME TrapFrame, PVOID Context)
 
     UNREFERENCED_PARAMETER(TrapFrame);
     UNREFERENCED_PARAMETER(Context);
-    if (KiIsOnDpcStack())
-        retire_dpc_list(prcb);
-    else
-        KiCallOnStack(retire_dpc_list, prcb, prcb->DpcStack);
+    if (KiIsOnDpcStack()) {
+        retire_dpc_list(prcb);          /* nested in a DPC routine: never a switch here */
+        return;
+    }
+    KiCallOnStack(retire_dpc_list, prcb, prcb->DpcStack);
+    /* The queue is empty and no DPC routine runs: the dispatcher's turn
+     * (preemption, quantum end; kernel/thread/scheduler.c). */
+    KiSwitchThreadIfNeeded();
 }
 
 /* Thresholds per tick (WDK: Organization of DPC Queues): the request rate

@@ -14,6 +14,7 @@
 #include "kernel/irql/interrupt.h"
 #include "kernel/options.h"
 #include "kernel/smp/pcr.h"
+#include "kernel/thread/thread.h"
 #include "kernel/irql/vectors.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/calibrate.h"
@@ -54,6 +55,8 @@ static VOID clock_interrupt(PKTRAP_FRAME f, PVOID context)
         KiInterruptTime += (ULONG64)KiClockMicroseconds * 10;
     }
     KiDpcClockTick(f);                  /* DPC thresholds and watchdog (kernel/dpc/dpc_queue.c) */
+    KiThreadClockTick();                /* the running thread's quantum (kernel/thread/scheduler.c) */
+    KiTimerClockTick();                 /* expired KTIMERs: queue the expiry DPC (kernel/thread/timer.c) */
 }
 
 void KiStartClock(void)

@@ -17,7 +17,18 @@
 typedef struct _KPRCB {
     ULONG Number;               /* processor number, 0 = boot CPU */
     ULONG ApicId;               /* local APIC id, from the MADT / CPUID */
+    struct _KTHREAD *volatile CurrentThread;    /* at +8: gs:0x188 (wdm/thread.h) */
+    struct _KTHREAD *IdleThread;
     KIRQL DebuggerSavedIrql;    /* IRQL seen when a bug check froze this CPU */
+
+    /* Threads (kernel/thread/scheduler.c, docs/threads.md).  The ready queue:
+     * one list per priority and a bit per non-empty list, guarded by the
+     * dispatcher lock.  QuantumEnd: set by this CPU's clock, read by its
+     * DISPATCH_LEVEL software interrupt. */
+    volatile ULONG ReadySummary;
+    volatile UCHAR QuantumEnd;
+    LIST_ENTRY DispatcherReadyListHead[32];
+    volatile ULONG64 ContextSwitches;
 
     /* Clock and IPIs (kernel/irql/clock.c, kernel/irql/ipi.c). */
     volatile ULONG64 ClockTicks;        /* this CPU's clock interrupts */
@@ -71,11 +82,14 @@ typedef struct _KPRCB {
 typedef struct _KPCR {
     struct _KPCR *Self;         /* gs:0, this block */
     struct _KPRCB *CurrentPrcb; /* gs:8, &Prcb */
-    KPRCB Prcb;
+    UCHAR Reserved[0x170];      /* the KPRCB where the WDK's x64 KPCR has it */
+    KPRCB Prcb;                 /* gs:0x180 */
 } KPCR, *PKPCR;
 
 C_ASSERT(offsetof(KPCR, Self) == 0);
 C_ASSERT(offsetof(KPCR, CurrentPrcb) == 8);
+C_ASSERT(offsetof(KPCR, Prcb) == 0x180);
+C_ASSERT(offsetof(KPCR, Prcb.CurrentThread) == 0x188);     /* KeGetCurrentThread */
 
 extern KPCR KiProcessorBlock[MAXIMUM_PROCESSORS];
 

@@ -24,6 +24,7 @@
 #include "kernel/locks/spinlock_check.h"
 #include "kernel/smp/stackguard.h"
 #include "kernel/smp/trampoline.h"
+#include "kernel/thread/thread.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/calibrate.h"
 #include "arch/x86_64/cpu.h"
@@ -65,34 +66,21 @@ static BOOLEAN is_online(ULONG number)
     return (KiActiveProcessorSet() >> number) & 1;
 }
 
-/* Idle: run work posted by ktest_run_on_all_cpus, else halt until an
- * interrupt.  `sti; hlt` back to back: STI's one-instruction interrupt
- * shadow means an interrupt that became pending after the check wakes the
- * hlt instead of slipping in before it (SDM Vol. 2B, STI). */
-static DECLSPEC_NORETURN void idle_loop(void)
+VOID KiRunIdleWork(PKPRCB Prcb)
 {
-    PKPRCB prcb = KeGetCurrentPrcb();
+    VOID (*routine)(PVOID) = Prcb->IdleRoutine;
+    ULONG held = DBG ? KiHeldSpinLockCount() : 0;
 
-    for (;;) {
-        cli();
-        VOID (*routine)(PVOID) = prcb->IdleRoutine;
-        if (!routine) {
-            __asm__ volatile("sti; hlt" : : : "memory");
-            continue;
-        }
-        sti();
-        ULONG held = DBG ? KiHeldSpinLockCount() : 0;
-        routine(prcb->IdleContext);
-        if (DBG)    /* before the IRQL: a kept lock is why IRQL is still raised */
-            KiCheckNoLockKept(held, (PVOID)routine);
-        KIRQL found = KeGetCurrentIrql();
-        if (DBG && found != PASSIVE_LEVEL)
-            KeBugCheckEx(IRQL_UNEXPECTED_VALUE, ((ULONG_PTR)found << 16) | 2,
-                         (ULONG_PTR)routine, (ULONG_PTR)prcb->IdleContext, 0);
-        prcb->IdleRoutine = NULL;
-        if (__atomic_sub_fetch(&KiIdleWorkRemaining, 1, __ATOMIC_ACQ_REL) == 0)
-            KiRequestIpi((KAFFINITY)1 << KiIdleWorkInitiator, KI_IPI_WAKE);
-    }
+    routine(Prcb->IdleContext);
+    if (DBG)    /* before the IRQL: a kept lock is why IRQL is still raised */
+        KiCheckNoLockKept(held, (PVOID)routine);
+    KIRQL found = KeGetCurrentIrql();
+    if (DBG && found != PASSIVE_LEVEL)
+        KeBugCheckEx(IRQL_UNEXPECTED_VALUE, ((ULONG_PTR)found << 16) | 2,
+                     (ULONG_PTR)routine, (ULONG_PTR)Prcb->IdleContext, 0);
+    Prcb->IdleRoutine = NULL;
+    if (__atomic_sub_fetch(&KiIdleWorkRemaining, 1, __ATOMIC_ACQ_REL) == 0)
+        KiRequestIpi((KAFFINITY)1 << KiIdleWorkInitiator, KI_IPI_WAKE);
 }
 
 /* The C entry of an AP (from boot/trampoline.S), interrupts off. */
@@ -103,10 +91,11 @@ static DECLSPEC_NORETURN void KiStartProcessor(ULONG Number)
     KiLoadIdt();
     KiInitializeLocalApic(FALSE);
     KiInitializeDpcProcessor();
+    KiInitializeIdleThread(&KiProcessorStacks[Number].Stack[KI_STACK_SIZE]);
     KiStartClock();
     __atomic_fetch_or(&KiActiveProcessorMask, (KAFFINITY)1 << Number, __ATOMIC_RELEASE);
     __atomic_fetch_add(&KiActiveProcessorTotal, 1, __ATOMIC_RELEASE);
-    idle_loop();
+    KiIdleLoop();
 }
 
 static BOOLEAN wait_online(ULONG number, ULONG microseconds)

@@ -11,6 +11,12 @@
 ULONG KiActiveProcessorCount(void);
 KAFFINITY KiActiveProcessorSet(void);
 
+/* The idle thread's share of ktest_run_on_all_cpus: run the routine posted
+ * in Prcb->IdleRoutine (set: the caller checked), at PASSIVE_LEVEL, check
+ * it left no lock and PASSIVE_LEVEL, and count it done. */
+struct _KPRCB;
+VOID KiRunIdleWork(struct _KPRCB *Prcb);
+
 /* Boot CPU: start every enabled processor the MADT lists. */
 void KiStartApplicationProcessors(void);
 

@@ -14,6 +14,7 @@
 #include "kernel/smp/stackguard.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
+#include "kernel/thread/thread.h"
 
 #define PTE_PRESENT     0x001ull
 #define PTE_WRITE       0x002ull
@@ -24,8 +25,8 @@
 #define LARGE_PAGE_MASK (~0x1FFFFFull)
 #define PAGE_TABLE_SIZE 512
 
-/* 2 MiB pages the guards may fall in: the stacks are ~5 MiB of .bss. */
-#define KI_GUARD_PAGE_TABLES 8
+/* 2 MiB pages the guards may fall in: the stacks are ~10 MiB of .bss. */
+#define KI_GUARD_PAGE_TABLES 16
 
 /* Only the boot CPU writes these, before the others start. */
 static ULONG64 KiGuardPageTables[KI_GUARD_PAGE_TABLES][PAGE_TABLE_SIZE]
@@ -35,11 +36,13 @@ static ULONG KiGuardPageTablesUsed;
 typedef struct _KI_STACK_GUARD {
     PVOID Page;
     const char *What;
-    ULONG Cpu;
+    const char *Owner;          /* "CPU" or "thread slot" */
+    ULONG Cpu;                  /* its number */
 } KI_STACK_GUARD;
 
 /* Guard number Index: the boot stack, then per CPU its own stack, its DPC
- * stack and its IST stacks.  FALSE past the last. */
+ * stack and its IST stacks, then each thread slot's stack (Cpu = the slot).
+ * FALSE past the last. */
 static BOOLEAN stack_guard(ULONG Index, KI_STACK_GUARD *Guard)
 {
     static const char *const ist_names[IST_COUNT] = {
@@ -48,13 +51,19 @@ static BOOLEAN stack_guard(ULONG Index, KI_STACK_GUARD *Guard)
     const ULONG per_cpu = 2 + IST_COUNT;
 
     if (Index == 0) {
-        *Guard = (KI_STACK_GUARD){ KiBootStackGuard, "boot stack", 0 };
+        *Guard = (KI_STACK_GUARD){ KiBootStackGuard, "boot stack", "CPU", 0 };
         return TRUE;
     }
     ULONG cpu = (Index - 1) / per_cpu, k = (Index - 1) % per_cpu;
-    if (cpu >= MAXIMUM_PROCESSORS)
-        return FALSE;
+    if (cpu >= MAXIMUM_PROCESSORS) {
+        ULONG slot = Index - 1 - MAXIMUM_PROCESSORS * per_cpu;
+        if (slot >= KI_MAXIMUM_THREADS)
+            return FALSE;
+        *Guard = (KI_STACK_GUARD){ KiThreadStackGuard(slot), "stack", "thread slot", slot };
+        return TRUE;
+    }
     Guard->Cpu = cpu;
+    Guard->Owner = "CPU";
     if (k == 0) {
         Guard->Page = KiProcessorStackGuard(cpu);
         Guard->What = "stack";
@@ -103,12 +112,14 @@ VOID KiInitializeStackGuards(VOID)
         unmap_page((ULONG_PTR)guard.Page);
 }
 
-const char *KiFindStackGuard(ULONG_PTR Address, PULONG Cpu, PULONG_PTR GuardPage)
+const char *KiFindStackGuard(ULONG_PTR Address, const char **Owner, PULONG Cpu,
+                             PULONG_PTR GuardPage)
 {
     KI_STACK_GUARD guard;
 
     for (ULONG i = 0; stack_guard(i, &guard); i++)
         if (Address - (ULONG_PTR)guard.Page < KI_GUARD_PAGE_SIZE) {
+            *Owner = guard.Owner;
             *Cpu = guard.Cpu;
             *GuardPage = (ULONG_PTR)guard.Page;
             return guard.What;

@@ -24,6 +24,7 @@
 
 /* The guard pages, by the files that own the stacks. */
 extern UCHAR KiBootStackGuard[KI_GUARD_PAGE_SIZE];     /* boot/entry.S */
+extern UCHAR KiBootStack[];                             /* boot/entry.S, right above it */
 PVOID KiProcessorStackGuard(ULONG Number);             /* kernel/smp/smp.c */
 PVOID KiDpcStackGuard(ULONG Number);                   /* kernel/dpc/dpc_queue.c */
 PVOID KiIstStackGuard(ULONG Number, ULONG Ist);        /* arch/x86_64/gdt.c, Ist 1-based */
@@ -32,8 +33,10 @@ PVOID KiIstStackGuard(ULONG Number, ULONG Ist);        /* arch/x86_64/gdt.c, Ist
  * before the other CPUs start (they would need the TLB shootdown we skip). */
 VOID KiInitializeStackGuards(VOID);
 
-/* The stack whose guard page holds Address ("DPC stack", ...) and its CPU;
- * NULL if none does. */
-const char *KiFindStackGuard(ULONG_PTR Address, PULONG Cpu, PULONG_PTR GuardPage);
+/* The stack whose guard page holds Address ("DPC stack", ...) and whose it
+ * is (*Owner "CPU" or "thread slot", *Number which); NULL if none does. */
+const char *KiFindStackGuard(ULONG_PTR Address, const char **Owner, PULONG Number,
+                             PULONG_PTR GuardPage);
+PVOID KiThreadStackGuard(ULONG Slot);                  /* kernel/thread/thread.c */
 
 #endif

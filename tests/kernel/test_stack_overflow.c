@@ -8,6 +8,7 @@
 #include "wdm.h"
 #include "ktest.h"
 #include "kernel/smp/stackguard.h"
+#include "kernel/thread/thread.h"
 
 #define KT_DOUBLE_FAULT KT_P(8), KT_P(0), KT_ANY, KT_P(0)
 
@@ -25,18 +26,21 @@ static ULONG recurse(ULONG Depth)
     return recurse(Depth + 1) + frame[0];
 }
 
-static void expect_overflow(ULONG Cpu, const char *What, PVOID Guard)
+static void expect_overflow(const char *Owner, ULONG Number, const char *What, PVOID Guard)
 {
     KtKeepRecursing = TRUE;
     ktest_expect_bugcheck(KT_DOUBLE_FAULT);
-    ktest_expect_line("stack overflow: CPU %u's %s, guard page 0x%016llX", Cpu, What,
+    ktest_expect_line("stack overflow: %s %u's %s, guard page 0x%016llX", Owner, Number, What,
                       (unsigned long long)(ULONG_PTR)Guard);
 }
 
-/* The test runs on the boot CPU, still on the boot stack. */
+/* The tests run in a system thread, on its stack from the thread pool. */
 KTEST_BUGCHECK(stack_overflow_at_passive_level, UNEXPECTED_KERNEL_MODE_TRAP)
 {
-    expect_overflow(KeGetCurrentProcessorNumber(), "boot stack", KiBootStackGuard);
+    PKTHREAD thread = KeGetCurrentThread();
+    ULONG slot = KiThreadSlot(thread);
+
+    expect_overflow("thread slot", slot, "stack", KiThreadStackGuard(slot));
     (void)recurse(0);
 }
 
@@ -53,13 +57,13 @@ KTEST_BUGCHECK(stack_overflow_in_dpc_routine, UNEXPECTED_KERNEL_MODE_TRAP)
 {
     static KDPC dpc;
 
-    expect_overflow(KeGetCurrentProcessorNumber(), "DPC stack",
+    expect_overflow("CPU", KeGetCurrentProcessorNumber(), "DPC stack",
                     KiDpcStackGuard(KeGetCurrentProcessorNumber()));
     KeInitializeDpc(&dpc, recursing_dpc, NULL);
     KeInsertQueueDpc(&dpc, NULL, NULL);     /* runs now, on this CPU's DPC stack */
 }
 
-/* An application processor's own stack: idle work on CPU 1. */
+/* An application processor's own stack (its idle thread's): idle work on CPU 1. */
 static void recurse_on_cpu1(void *Context)
 {
     UNREFERENCED_PARAMETER(Context);
@@ -70,6 +74,6 @@ static void recurse_on_cpu1(void *Context)
 KTEST_BUGCHECK(stack_overflow_on_processor_stack, UNEXPECTED_KERNEL_MODE_TRAP)
 {
     KT_REQUIRE_CPUS(2);
-    expect_overflow(1, "stack", KiProcessorStackGuard(1));
+    expect_overflow("CPU", 1, "stack", KiProcessorStackGuard(1));
     ktest_run_on_all_cpus(recurse_on_cpu1, NULL);
 }

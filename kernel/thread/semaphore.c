@@ -1,0 +1,50 @@
+/*
+ * semaphore.c - KSEMAPHORE (WDK: KeInitializeSemaphore, KeReleaseSemaphore,
+ * KeReadStateSemaphore; docs/threads.md).
+ *
+ * The count is the SignalState: signalled while above zero, each satisfied
+ * wait takes one (kernel/thread/wait.c), a release adds Adjustment but
+ * never past Limit.
+ */
+#include "wdm.h"
+#include "kernel/thread/thread.h"
+
+#define CALLER ((ULONG_PTR)__builtin_return_address(0))
+
+VOID NTAPI KeInitializeSemaphore(PRKSEMAPHORE Semaphore, LONG Count, LONG Limit)
+{
+    Semaphore->Header.Type = KI_OBJECT_SEMAPHORE;
+    Semaphore->Header.Signalling = 0;
+    Semaphore->Header.Size = sizeof(KSEMAPHORE) / sizeof(LONG);
+    Semaphore->Header.Reserved1 = 0;
+    Semaphore->Header.SignalState = Count;
+    InitializeListHead(&Semaphore->Header.WaitListHead);
+    Semaphore->Limit = Limit;
+}
+
+LONG NTAPI KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG Adjustment,
+                              BOOLEAN Wait)
+{
+    KIRQL old = KiLockDispatcherDatabase();
+    LONG previous = Semaphore->Header.SignalState;
+
+    /* WDK: past Limit (or wrapping) the count stays and the call raises
+     * STATUS_SEMAPHORE_LIMIT_EXCEEDED. */
+    if (Adjustment <= 0 || previous > Semaphore->Limit - Adjustment) {
+        KiUnlockDispatcherDatabase(old);
+        KiRaiseStatus(STATUS_SEMAPHORE_LIMIT_EXCEEDED, CALLER);
+    }
+    Semaphore->Header.SignalState = previous + Adjustment;
+    if (previous == 0)
+        KiWaitTest(Semaphore, Increment);
+    if (Wait)
+        KiUnlockDispatcherForWaitNext(old);
+    else
+        KiUnlockDispatcherDatabase(old);
+    return previous;
+}
+
+LONG NTAPI KeReadStateSemaphore(PRKSEMAPHORE Semaphore)
+{
+    return __atomic_load_n(&Semaphore->Header.SignalState, __ATOMIC_RELAXED);
+}
