@@ -144,12 +144,14 @@ KTEST(thread_lower_priority_waits_for_the_cpu)
 
 /* Round robin: equal-priority threads on one CPU take turns at quantum
  * end.  Each spins until it has seen every other one make progress
- * KT_TURNS times (it cannot, unless the others get the CPU in between). */
+ * KT_TURNS times (it cannot, unless the others get the CPU in between),
+ * and goes on counting until all have, so the others can see it move. */
 #define KT_RR_THREADS 3
 #define KT_TURNS 4
 
 static volatile ULONG KtRrCount[KT_RR_THREADS];
 static volatile ULONG KtRrSeen[KT_RR_THREADS];
+static volatile LONG KtRrFinished;
 static volatile LONG KtRrAbort;
 
 static VOID NTAPI round_robin_worker(PVOID Context)
@@ -157,17 +159,17 @@ static VOID NTAPI round_robin_worker(PVOID Context)
     ULONG me = (ULONG)(ULONG_PTR)Context;
     ULONG last[KT_RR_THREADS] = { 0 };
 
-    while (!KtRrAbort) {
+    while (!KtRrAbort && KtRrFinished < KT_RR_THREADS) {
         KtRrCount[me]++;
         BOOLEAN all_moved = TRUE;
         for (ULONG i = 0; i < KT_RR_THREADS; i++)
             if (i != me && KtRrCount[i] == last[i])
                 all_moved = FALSE;
-        if (all_moved) {
+        if (all_moved && KtRrSeen[me] < KT_TURNS) {
             for (ULONG i = 0; i < KT_RR_THREADS; i++)
                 last[i] = KtRrCount[i];
             if (++KtRrSeen[me] == KT_TURNS)
-                break;
+                __atomic_add_fetch(&KtRrFinished, 1, __ATOMIC_SEQ_CST);
         }
     }
 }
@@ -180,6 +182,7 @@ KTEST(thread_round_robin_at_quantum_end)
     KAFFINITY one = (KAFFINITY)1 << kt_last_cpu();
 
     KtRrAbort = 0;
+    KtRrFinished = 0;
     for (ULONG i = 0; i < KT_RR_THREADS; i++) {
         KtRrCount[i] = KtRrSeen[i] = 0;
         threads[i] = kt_start(round_robin_worker, (PVOID)(ULONG_PTR)i, one, 8);

@@ -5,6 +5,7 @@
  * another CPU (docs/threads.md, "Waits").
  */
 #include "kt_thread.h"
+#include "kernel/console/console.h"
 
 static LARGE_INTEGER KtZero;            /* a zero timeout: poll */
 
@@ -320,4 +321,66 @@ KTEST(wait_cross_cpu_ping_pong)
         KT_ASSERT_EQ(KtPongs, i + 1);
     }
     kt_join(thread);
+}
+
+/* Timeouts racing releases: consumers wait on a semaphore with 1-2 ms
+ * timeouts while producers release it a unit at a time.  A wait either
+ * takes a unit or times out, never both and never neither: when every
+ * unit is released the successes equal the units exactly, and the count
+ * ends at 0.  Threads spread over every CPU (with race points, the windows
+ * between timer expiry and release widen). */
+#define KT_PRODUCERS 4
+#define KT_CONSUMERS 8
+#define KT_UNITS_EACH 150
+static KSEMAPHORE KtUnits;
+static volatile LONG KtTaken, KtTimeouts, KtProducersLeft;
+
+static VOID NTAPI producer(PVOID Context)
+{
+    LARGE_INTEGER ms = kt_ms(1);
+
+    UNREFERENCED_PARAMETER(Context);
+    for (ULONG i = 0; i < KT_UNITS_EACH; i++) {
+        KeReleaseSemaphore(&KtUnits, SEMAPHORE_INCREMENT, 1, FALSE);
+        if ((i & 15) == 15)
+            KeDelayExecutionThread(KernelMode, FALSE, &ms);
+    }
+    __atomic_sub_fetch(&KtProducersLeft, 1, __ATOMIC_SEQ_CST);
+}
+
+static VOID NTAPI consumer(PVOID Context)
+{
+    ULONG me = (ULONG)(ULONG_PTR)Context;
+
+    for (ULONG round = 0;; round++) {
+        LARGE_INTEGER timeout = kt_ms(1 + ((me + round) & 1));
+        NTSTATUS status = KeWaitForSingleObject(&KtUnits, Executive, KernelMode, FALSE, &timeout);
+        if (status == STATUS_WAIT_0)
+            __atomic_add_fetch(&KtTaken, 1, __ATOMIC_SEQ_CST);
+        else if (status == STATUS_TIMEOUT)
+            __atomic_add_fetch(&KtTimeouts, 1, __ATOMIC_SEQ_CST);
+        else
+            KT_EXPECT_EQ(status, STATUS_WAIT_0);
+        if (__atomic_load_n(&KtProducersLeft, __ATOMIC_SEQ_CST) == 0 &&
+            KeReadStateSemaphore(&KtUnits) == 0)
+            return;
+    }
+}
+
+KTEST(wait_timeouts_racing_releases_count_exactly)
+{
+    PETHREAD threads[KT_PRODUCERS + KT_CONSUMERS];
+
+    KeInitializeSemaphore(&KtUnits, 0, KT_PRODUCERS * KT_UNITS_EACH);
+    KtTaken = KtTimeouts = 0;
+    KtProducersLeft = KT_PRODUCERS;
+    for (ULONG i = 0; i < KT_CONSUMERS; i++)
+        threads[i] = kt_start(consumer, (PVOID)(ULONG_PTR)i, kt_all_cpus(), 8 + (i & 3));
+    for (ULONG i = 0; i < KT_PRODUCERS; i++)
+        threads[KT_CONSUMERS + i] = kt_start(producer, NULL, kt_all_cpus(), 8);
+    for (ULONG i = 0; i < KT_PRODUCERS + KT_CONSUMERS; i++)
+        kt_join(threads[i]);
+    KT_EXPECT_EQ(KtTaken, KT_PRODUCERS * KT_UNITS_EACH);
+    KT_EXPECT_EQ(KeReadStateSemaphore(&KtUnits), 0);
+    kprintf("    # %d units taken, %d waits timed out\n", KtTaken, KtTimeouts);
 }
