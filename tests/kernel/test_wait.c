@@ -217,6 +217,34 @@ KTEST(wait_any_eight_objects_reports_the_index)
     run_many(WaitAny);
 }
 
+/* A release wakes a thread blocked on the semaphore (its long timeout
+ * only bounds a broken wakeup). */
+static KSEMAPHORE KtBlockedOn;
+static volatile NTSTATUS KtBlockedStatus;
+
+static VOID NTAPI semaphore_waiter(PVOID Context)
+{
+    LARGE_INTEGER timeout = kt_ms(5000);
+
+    UNREFERENCED_PARAMETER(Context);
+    KtBlockedStatus = KeWaitForSingleObject(&KtBlockedOn, Executive, KernelMode, FALSE, &timeout);
+}
+
+KTEST(wait_semaphore_release_wakes_a_waiter)
+{
+    LARGE_INTEGER ms = kt_ms(3);
+
+    KeInitializeSemaphore(&KtBlockedOn, 0, 1);
+    KtBlockedStatus = STATUS_PENDING;
+    PETHREAD thread = kt_start(semaphore_waiter, NULL, kt_all_cpus(), 8);
+    KeDelayExecutionThread(KernelMode, FALSE, &ms);     /* let it block */
+    KT_EXPECT_EQ(KtBlockedStatus, STATUS_PENDING);
+    KT_EXPECT_EQ(KeReleaseSemaphore(&KtBlockedOn, SEMAPHORE_INCREMENT, 1, FALSE), 0);
+    kt_join(thread);
+    KT_EXPECT_EQ(KtBlockedStatus, STATUS_WAIT_0);
+    KT_EXPECT_EQ(KeReadStateSemaphore(&KtBlockedOn), 0);   /* the waiter took it */
+}
+
 KTEST(wait_semaphore_counts_and_limit)
 {
     KSEMAPHORE semaphore;
