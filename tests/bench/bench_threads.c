@@ -14,6 +14,8 @@
  *                                 stamps the TSC when its wait returns;
  *                                 floor.ipi_one_way
  *   thread.wake.other_cpu.set_event   the KeSetEvent of the same samples, on CPU 0
+ *   thread.wake.part.request_other_cpu   the IPI KiReadyThread sends, alone
+ *   thread.wake.part.set_event_no_waiter  KeSetEvent + KeClearEvent, no waiter
  *   floor.clock_period            TSC ticks between two clock ticks, measured
  *   floor.clock_increment         KeQueryTimeIncrement (100 ns units)
  *   timer.periodic.lateness       a 1 ms periodic KTIMER: from the due time
@@ -45,6 +47,7 @@
 #include "string.h"
 #include "kernel/console/console.h"
 #include "kernel/irql/clock.h"
+#include "kernel/irql/interrupt.h"
 #include "kernel/irql/vectors.h"
 #include "kernel/smp/pcr.h"
 #include "kernel/thread/thread.h"
@@ -223,6 +226,25 @@ KBENCH(thread_wake)
     kbench_report("thread.wake.other_cpu", "ticks", KbSamples, KBENCH_SAMPLES,
                   "floor.ipi_one_way");
     kbench_report("thread.wake.other_cpu.set_event", "ticks", KbMore, KBENCH_SAMPLES, NULL);
+
+    /* Where the setter's time goes: the request to CPU 1 alone (the IPI
+     * KiReadyThread sends, CPU 1 idle and nothing for it to run), and a
+     * KeSetEvent that releases no one (the dispatcher lock's round trip). */
+    for (ULONG s = 0; s < KBENCH_WARMUP + KBENCH_SAMPLES; s++) {
+        spin_us(KB_SETTLE_US);
+        ULONG64 t0 = kbench_begin();
+        KiRequestSoftwareInterruptOn(1, DISPATCH_LEVEL);
+        ULONG64 t1 = kbench_end();
+        if (s >= KBENCH_WARMUP)
+            KbSamples[s - KBENCH_WARMUP] = t1 - t0;
+    }
+    kbench_report("thread.wake.part.request_other_cpu", "ticks", KbSamples, KBENCH_SAMPLES, NULL);
+    KBENCH_TIME(KbSamples, {
+        KeSetEvent(&KbWake, IO_NO_INCREMENT, FALSE);
+        KeClearEvent(&KbWake);
+    });
+    kbench_report("thread.wake.part.set_event_no_waiter", "ticks", KbSamples, KBENCH_SAMPLES,
+                  NULL);
 }
 
 /* ---- Timer DPC lateness -------------------------------------------------- */
