@@ -204,10 +204,17 @@ KBENCH(thread_wake)
     if (waiter == NULL)
         return;
     PKTHREAD tcb = &waiter->Tcb;
+    PKPRCB cpu1 = &KiProcessorBlock[1].Prcb;
     for (ULONG s = 0; s < KBENCH_WARMUP + KBENCH_SAMPLES; s++) {
-        while (__atomic_load_n(&tcb->State, __ATOMIC_ACQUIRE) != Waiting)
-            ;                           /* blocked on KbWake again */
-        spin_us(KB_SETTLE_US);          /* and CPU 1 back in hlt */
+        /* Blocked on KbWake again, switched out (Waiting is set under the
+         * dispatcher lock before the switch: a vCPU the host deschedules
+         * there keeps the lock, and our KeSetEvent would time that), CPU 1
+         * in its idle thread; then back in hlt. */
+        while (__atomic_load_n(&tcb->State, __ATOMIC_ACQUIRE) != Waiting ||
+               __atomic_load_n(&tcb->SwapBusy, __ATOMIC_ACQUIRE) ||
+               __atomic_load_n(&cpu1->CurrentThread, __ATOMIC_ACQUIRE) != cpu1->IdleThread)
+            ;
+        spin_us(KB_SETTLE_US);
         KbWokenAt = 0;
         ULONG64 t0 = kbench_begin();
         KeSetEvent(&KbWake, IO_NO_INCREMENT, FALSE);
