@@ -1,5 +1,5 @@
 /*
- * bench_threads.c - what the dispatcher costs (kernel/thread/, docs/threads.md):
+ * bench_threads.c - what the dispatcher costs (kernel/thread/, design in kernel/thread/thread.h):
  * a thread switch on one CPU, a wake from one CPU to a thread on another,
  * and how late a KTIMER's DPC runs.
  *
