@@ -33,11 +33,14 @@ VOID NTAPI KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State)
 static LONG set_event(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait, BOOLEAN Pulse,
                       ULONG_PTR Caller)
 {
-    KIRQL irql = KeGetCurrentIrql();
-
-    if (DBG && irql > DISPATCH_LEVEL)
-        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KI_VERIFIER_SET_EVENT_IRQL, irql,
-                     (ULONG_PTR)Event, Caller);
+    /* Checked build only: CR8 is read by an asm volatile the compiler may
+     * not drop, and the free build has no use for the value. */
+    if (DBG) {
+        KIRQL irql = KeGetCurrentIrql();
+        if (irql > DISPATCH_LEVEL)
+            KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KI_VERIFIER_SET_EVENT_IRQL, irql,
+                         (ULONG_PTR)Event, Caller);
+    }
     KIRQL old = KiLockDispatcherDatabase();
     LONG previous = Event->Header.SignalState;
     if (previous == 0) {
