@@ -8,7 +8,7 @@
  * an idle one if its affinity has one, else the one running the lowest
  * priority below its own, else its last one.  If it outranks what that CPU
  * runs, the CPU gets a DISPATCH_LEVEL software interrupt (an IPI when it is
- * another CPU).  That interrupt's handler drains the DPC queue first, then
+ * another CPU), sent once the dispatcher lock is released.  That interrupt's handler drains the DPC queue first, then
  * calls KiSwitchThreadIfNeeded, which switches if a queued thread outranks
  * the current one, or on quantum end if one equals it.
  *
@@ -34,14 +34,30 @@ static volatile LONG KiReadyThreadCount;        /* on any ready queue: the idle 
 C_ASSERT(offsetof(KTHREAD, KernelStack) == 0x18);  /* arch/x86_64/context.S */
 C_ASSERT(offsetof(KTHREAD, SwapBusy) == 0x20);
 
+/* CPUs owed a DISPATCH_LEVEL software interrupt by the lock's holder
+ * (KiReadyThread): sent after the release, since an IPI to a halted vCPU
+ * can cost more than everything else done under the lock. */
+static KAFFINITY KiDeferredDispatchTargets;
+
 KIRQL KiLockDispatcherDatabase(VOID)
 {
-    return KeAcquireSpinLockRaiseToSynch(&KiDispatcherLock);
+    KIRQL old = KeRaiseIrqlToSynchLevel();
+
+    KeAcquireSpinLockAtDpcLevel(&KiDispatcherLock);
+    return old;
 }
 
 VOID KiUnlockDispatcherDatabase(KIRQL OldIrql)
 {
-    KeReleaseSpinLock(&KiDispatcherLock, OldIrql);
+    KAFFINITY targets = KiDeferredDispatchTargets;
+
+    KiDeferredDispatchTargets = 0;
+    KeReleaseSpinLockFromDpcLevel(&KiDispatcherLock);
+    KI_RACE_POINT("dispatcher.unlocked");   /* the targets may switch before they hear */
+    for (ULONG n = 0; targets; n++, targets >>= 1)
+        if (targets & 1)
+            KiRequestSoftwareInterruptOn(n, DISPATCH_LEVEL);
+    KeLowerIrql(OldIrql);
 }
 
 static PKPRCB prcb_of(ULONG Number)
@@ -134,7 +150,7 @@ VOID KiReadyThread(PKTHREAD Thread)
     KI_RACE_POINT("thread.ready.queued");
     PKTHREAD running = target->CurrentThread;
     if (running == target->IdleThread || Thread->Priority > running->Priority)
-        KiRequestSoftwareInterruptOn(target->Number, DISPATCH_LEVEL);
+        KiDeferredDispatchTargets |= bit(target->Number);   /* sent at the unlock */
 }
 
 VOID KiRescheduleThread(PKTHREAD Thread)
@@ -143,7 +159,7 @@ VOID KiRescheduleThread(PKTHREAD Thread)
         KiRemoveReadyThread(Thread);
         KiReadyThread(Thread);
     } else if (Thread->State == Running) {
-        KiRequestSoftwareInterruptOn(Thread->NextProcessor, DISPATCH_LEVEL);
+        KiDeferredDispatchTargets |= bit(Thread->NextProcessor);
     }
 }
 
