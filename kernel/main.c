@@ -30,6 +30,7 @@
 #include "kernel/io/serial_input.h"
 #include "kernel/smp/smp.h"
 #include "kernel/smp/stackguard.h"
+#include "kernel/shell/shell.h"
 #include "printf.h"
 
 #ifndef KERNEL_VERSION
@@ -132,6 +133,6 @@ void KiSystemStartup(ULONG Magic, ULONG_PTR BootInfo)
         KiRunTests(KiTestPattern);
     if (KiBenchmarksRequested())
         KiRunBenchmarks();
-    KiStartSerialEcho();                /* `make run`: COM1 input echoes */
-    idle();
+    KiShellMain(NULL);                  /* `make run`: the shell on COM1 (kernel/shell/) */
+    idle();                             /* no COM1 input: nothing to read commands from */
 }
