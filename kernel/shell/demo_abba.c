@@ -76,6 +76,7 @@ static VOID deadlock(VOID)
                 "for ever\n");
 }
 
+#if DBG
 static VOID both_orders_here(VOID)
 {
     KIRQL old;
@@ -89,6 +90,7 @@ static VOID both_orders_here(VOID)
     KeReleaseSpinLockFromDpcLevel(&Demo.A);
     KeReleaseSpinLock(&Demo.B, old);
 }
+#endif
 
 VOID KiDemoAbba(int Argc, char **Argv)
 {
