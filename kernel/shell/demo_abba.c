@@ -26,7 +26,7 @@
 
 static struct {
     KSPIN_LOCK A, B;
-    volatile LONG Arrived;
+    volatile LONG Arrived, Done;
     BOOLEAN Got[2];
     ULONG64 WaitedUs[2];
 } Demo;
@@ -54,6 +54,7 @@ static VOID opposite_orders(PVOID Context)
         cpu_relax();
     }
     Demo.WaitedUs[n] = KiShellMicroseconds(rdtsc() - start);
+    KiShellBarrier(&Demo.Done, 2);              /* nobody lets go while the other still tries */
     KeReleaseSpinLock(first, old);
 }
 
@@ -65,7 +66,7 @@ static VOID deadlock(VOID)
         return;
     }
     kprintf("1. CPU 0 takes A then B, CPU 1 takes B then A, at the same moment:\n");
-    Demo.Arrived = 0;
+    Demo.Arrived = Demo.Done = 0;
     KiShellRunOnAllCpus(opposite_orders, NULL);
     for (ULONG n = 0; n < 2; n++)
         kprintf("   CPU %u holds %s, wants %s: %s after %llu us\n", n, n ? "B" : "A",
