@@ -20,9 +20,10 @@
 #define KI_SHELL_MAX_ARGS       8
 #define KI_SHELL_PROMPT         "ntsync> "
 
-/* Vectors of the shell's own (kernel/irql/vectors.h lists the others). */
-#define KI_SHELL_VECTOR_SAMPLE  0xFA    /* HIGH_LEVEL class: !irql's look at another CPU */
-#define KI_SHELL_VECTOR_DEVICE  0x6A    /* DIRQL 6: demo 4's "device" */
+/* The shell's own vectors, listed with the others in kernel/irql/vectors.h. */
+#include "kernel/irql/vectors.h"
+#define KI_SHELL_VECTOR_SAMPLE  KI_VECTOR_SHELL_SAMPLE  /* !irql's look at another CPU */
+#define KI_SHELL_VECTOR_DEVICE  KI_VECTOR_SHELL_DEVICE  /* demo 4's "device" */
 
 /* The shell's main loop, shaped as a KSTART_ROUTINE so that it can become a
  * system thread's.  Returns only if COM1 input cannot be started. */
