@@ -18,6 +18,7 @@
 #   make trace TEST=<glob>  boot those tests with trace=all at 4 vCPUs ->
 #                     build/trace/<glob>.{json,svg,png,txt} (docs/tracing.md)
 #   make test-trace   one traced boot, checked against the kernel's counts (part of make test)
+#   make test-shell   the shell over the serial port and docs/tour.md's doc test (part of make test)
 #   make debug        QEMU halted with a gdb stub, and gdb attached
 #   make V=1 ...      show full commands
 #
@@ -92,7 +93,7 @@ else
 Q := @
 endif
 
-.PHONY: all run debug test test-kernel test-host test-big test-uefi test-calibrate test-screen test-run bench mutants soak trace test-trace tools clean
+.PHONY: all run debug test test-kernel test-host test-big test-uefi test-calibrate test-screen test-run test-shell bench mutants soak trace test-trace tools clean
 all: $(BUILD)/kernel.iso
 
 # Every object also depends on this Makefile: a changed flag rebuilds all.
@@ -164,7 +165,8 @@ endif
 run: all $(if $(filter uefi,$(FIRMWARE)),$(BUILD)/ovmf-vars.fd)
 	$(Q)sh scripts/need.sh $(if $(filter 1,$(GUI)),gui,run)
 	@echo "Booting $(BUILD)/kernel.iso with $(SMP) vCPUs (quit: Ctrl-A X)"
-	$(Q)qemu-system-x86_64 $(QEMU_FLAGS) $(if $(filter 1,$(GUI)),,-display none) -serial mon:stdio; \
+	$(Q)qemu-system-x86_64 $(QEMU_FLAGS) $(if $(filter 1,$(GUI)),,-display none) -serial mon:stdio \
+		-debugcon file:$(BUILD)/trace.bin; \
 		status=$$?; [ $$status -eq 0 -o $$status -eq 33 ] || echo "QEMU exited with status $$status"
 
 # gdb starts QEMU itself, its stub on a pipe (-gdb stdio): no port to race
@@ -275,6 +277,16 @@ test-uefi: all $(BUILD)/ovmf-vars.fd
 test-screen: all
 	$(Q)sh scripts/need.sh test
 	$(Q)python3 tests/screen_test.py --iso $(BUILD)/kernel.iso --accel "$(ACCEL)"
+
+# The shell (kernel/shell/) typed at over the serial port, docs/tour.md's
+# commands first: one boot of the checked kernel at 4 vCPUs, one short boot
+# of the free kernel at 2.
+test-shell:
+	$(Q)sh scripts/need.sh test
+	$(Q)$(MAKE) --no-print-directory CHECKED=1
+	$(Q)$(MAKE) --no-print-directory CHECKED=0
+	$(Q)python3 tests/shell_test.py --iso build/checked/kernel.iso --free-iso build/free/kernel.iso \
+		--accel "$(ACCEL)" --log-dir build/checked/test-logs-shell
 
 # `make run` as the README shows it: boots to the idle loop, all vCPUs online.
 test-run:

@@ -91,5 +91,7 @@ void kbench_report_extra(const char *metric, const char *unit, ULONG64 value,
 /* For kernel/main.c: was `bench=` given; run them and leave QEMU. */
 BOOLEAN KiBenchmarksRequested(void);
 DECLSPEC_NORETURN void KiRunBenchmarks(void);
+/* Run the benchmarks matching Pattern and return (the shell's `bench`). */
+void KiRunBenchmarksMatching(const char *Pattern);
 
 #endif

@@ -130,4 +130,9 @@ void ktest_run_on_all_cpus(void (*fn)(void *context), void *context);
  * leave QEMU with the passed/failed status (kernel/debug/ktest.c). */
 DECLSPEC_NORETURN void KiRunTests(const char *pattern);
 
+/* The same run without leaving QEMU (the shell's `test`, kernel/shell/):
+ * the tests matching Exclude are left out, negative tests are named, not
+ * run; returns how many failed. */
+int KiRunTestsNoExit(const char *pattern, const char *Exclude, BOOLEAN Interactive);
+
 #endif

@@ -30,6 +30,7 @@
 #include "kernel/io/serial_input.h"
 #include "kernel/smp/smp.h"
 #include "kernel/smp/stackguard.h"
+#include "kernel/shell/shell.h"
 #include "kernel/thread/thread.h"
 #include "printf.h"
 
@@ -74,7 +75,7 @@ static const char *calibration(const KI_CALIBRATION_SOURCE *how, char buf[64])
 }
 
 /* The first system thread, on the boot CPU at priority 8: the tests, the
- * benchmarks, or `make run`'s serial echo.  Tests run here at
+ * benchmarks, or `make run`'s shell.  Tests run here at
  * PASSIVE_LEVEL, as a driver's code would (docs/threads.md). */
 static VOID NTAPI KiMainThread(PVOID Context)
 {
@@ -83,7 +84,8 @@ static VOID NTAPI KiMainThread(PVOID Context)
         KiRunTests(KiTestPattern);      /* exits QEMU */
     if (KiBenchmarksRequested())
         KiRunBenchmarks();
-    KiStartSerialEcho();                /* `make run`: COM1 input echoes */
+    KiShellMain(NULL);                  /* `make run`: the shell on COM1 (kernel/shell/) */
+    /* No COM1 input: nothing to read commands from. */
     kprintf("Boot complete. The kernel idles now; quit QEMU with Ctrl-A X.\n");
 }
 

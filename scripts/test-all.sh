@@ -3,7 +3,7 @@
 # checked and the free build, both again with race points on, SMP on 32
 # vCPUs, the SMP and IRQL tests under UEFI firmware, the TSC calibrated
 # against each reference, the screen console and the blue STOP screen, a
-# traced boot),
+# traced boot, the shell and docs/tour.md over the serial port),
 # then print one total "N passed, N failed" line.
 # Exit status is non-zero if any suite failed or printed no total.
 set -u
@@ -49,6 +49,7 @@ for reference in hpet pmtimer pit; do
 done
 run_suite "blue STOP screen" test-screen CHECKED=1
 run_suite "traced boot" test-trace CHECKED=1
+run_suite "the shell and the tour" test-shell
 run_suite "make run" test-run
 
 echo "=== all suites"

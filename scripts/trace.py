@@ -20,7 +20,10 @@ from ntrace.model import Model, Symbols                    # noqa: E402
 
 def load(dump_path, symbols_path=None):
     with open(dump_path, "rb") as f:
-        trace = parse.parse(f.read())
+        data = f.read()
+    # The shell's `trace` appends a dump per run to one file: the last one.
+    last = data.rfind(parse.MAGIC)
+    trace = parse.parse(data[last:] if last > 0 else data)
     symbols = Symbols()
     if symbols_path:
         with open(symbols_path) as f:

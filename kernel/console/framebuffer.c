@@ -147,6 +147,11 @@ static void put_char(char c)
         KiFb.Column = 0;
         return;
     }
+    if (c == '\b') {                   /* a rubout is "\b \b": back, blank, back */
+        if (KiFb.Column)
+            KiFb.Column--;
+        return;
+    }
     if (KiFb.Column == KiFb.Columns)    /* a long line wraps */
         new_line();
     KiFbText[KiFb.Row][KiFb.Column] = c;

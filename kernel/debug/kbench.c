@@ -120,6 +120,15 @@ static BOOLEAN selected(const struct kbench *b)
 
 void KiRunBenchmarks(void)
 {
+    KiRunBenchmarksMatching(KiBenchPattern);
+    KiExitMachine(KI_EXIT_TESTS_PASSED);
+}
+
+/* The shell's `bench`: the run without leaving QEMU. */
+void KiRunBenchmarksMatching(const char *Pattern)
+{
+    if (Pattern != KiBenchPattern)
+        ksnprintf(KiBenchPattern, sizeof(KiBenchPattern), "%s", Pattern);
     kprintf("BENCH-START {\"tsc_hz\":%llu,\"vcpus\":%u,\"build\":\"%s\",\"version\":\"%s\"}\n",
             (unsigned long long)KiTscFrequency, KeQueryActiveProcessorCount(NULL),
             DBG ? "checked" : "free", KERNEL_VERSION);
@@ -135,5 +144,4 @@ void KiRunBenchmarks(void)
     KiBenchTracing = FALSE;
     KiTraceEnable(0);
     kprintf("BENCH-END\n");
-    KiExitMachine(KI_EXIT_TESTS_PASSED);
 }

@@ -141,28 +141,46 @@ static DECLSPEC_NORETURN void run_negative(const struct ktest *t)
     KiExitMachine(KI_EXIT_TESTS_FAILED);
 }
 
-void KiRunTests(const char *pattern)
+/* The run itself: the plan, the negative tests listed, the ordinary ones
+ * run; the number that failed.  Exclude (a glob list, or NULL) names tests
+ * left out, with a line saying so; Interactive (the shell's `test`) says how
+ * to boot a negative test instead of listing it for the runner. */
+int KiRunTestsNoExit(const char *pattern, const char *Exclude, BOOLEAN Interactive)
 {
     int planned = 0, number = 0, failed = 0;
 
     for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
-        if (t->expected_bugcheck && strcmp(pattern, t->name) == 0)
-            run_negative(t);
-
-    for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
-        planned += !t->expected_bugcheck && selected(t, pattern);
+        planned += !t->expected_bugcheck && selected(t, pattern) &&
+                   !(Exclude && glob_match_list(Exclude, t->name));
     kprintf("KTAP version 1\n1..%d\n", planned);
     for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
         if (t->expected_bugcheck && selected(t, pattern))
-            kprintf("# negative %s STOP 0x%08X\n", t->name, t->expected_bugcheck);
-    for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
-        if (!t->expected_bugcheck && selected(t, pattern))
+            kprintf(Interactive ? "# %s ends in STOP 0x%08X: not run here; boot it alone: "
+                                  "make run ARGS=\"test=%s\"\n"
+                                : "# negative %s STOP 0x%08X\n",
+                    t->name, t->expected_bugcheck, t->name);
+    for (const struct ktest *t = __ktests_start; t < __ktests_end; t++) {
+        if (t->expected_bugcheck || !selected(t, pattern))
+            continue;
+        if (Exclude && glob_match_list(Exclude, t->name))
+            kprintf("# %s: left out here\n", t->name);
+        else
             failed += !run_one(t, ++number);
+    }
 
     if (KI_RACE)
         KiRaceReport();
     if (DBG)
         KiLockOrderAtEnd();             /* lockorder=dump */
     kprintf("# %d tests, %d failed\n", number, failed);
+    return failed;
+}
+
+void KiRunTests(const char *pattern)
+{
+    for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
+        if (t->expected_bugcheck && strcmp(pattern, t->name) == 0)
+            run_negative(t);
+    int failed = KiRunTestsNoExit(pattern, NULL, FALSE);
     KiExitMachine(failed ? KI_EXIT_TESTS_FAILED : KI_EXIT_TESTS_PASSED);
 }

@@ -70,6 +70,7 @@ static struct {
     ULONG Gsi;
     ULONG Processor;
     volatile BOOLEAN Echo;
+    PKI_SERIAL_INPUT_SINK Sink; /* with Echo: gets the bytes instead of the console */
     BOOLEAN Stopping;           /* the ISR queues no more DPCs */
     UCHAR Ring[KI_SERIAL_RING_SIZE];
     ULONG Head, Tail;           /* free-running: Tail - Head bytes buffered */
@@ -202,7 +203,10 @@ static VOID serial_dpc(PKDPC Dpc, PVOID DeferredContext, PVOID SystemArgument1,
     UNREFERENCED_PARAMETER(SystemArgument2);
     do {
         KeSynchronizeExecution(KiSerial.Interrupt, take_for_dpc, &t);
-        echo(t.Bytes, t.Count);
+        if (KiSerial.Sink)
+            KiSerial.Sink(t.Bytes, t.Count);
+        else
+            echo(t.Bytes, t.Count);
     } while (t.Count == ECHO_CHUNK);
 }
 
@@ -396,6 +400,11 @@ ULONG KiSerialLoopback(const UCHAR *Bytes, ULONG Count)
 
     /* No scheduler: this code stays on the CPU that read its number. */
     return (ULONG)KeIpiGenericCall(loopback_worker, (ULONG_PTR)&l);
+}
+
+VOID KiSetSerialInputSink(PKI_SERIAL_INPUT_SINK Sink)
+{
+    KiSerial.Sink = Sink;
 }
 
 VOID KiStartSerialEcho(VOID)

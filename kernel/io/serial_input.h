@@ -59,6 +59,13 @@ VOID KiGetSerialInputStats(KI_SERIAL_INPUT_STATS *Stats);
  * The receive interrupt follows once IRQL is lowered again.  < IPI_LEVEL. */
 ULONG KiSerialLoopback(const UCHAR *Bytes, ULONG Count);
 
+/* Where the DPC puts what it takes out of the ring when echo is on: Sink
+ * (at DISPATCH_LEVEL, on the DPC's CPU, no lock held) instead of the
+ * console; NULL for the plain echo.  The shell's line editor is one
+ * (kernel/shell/line.c).  Set it before KiStartSerialInput. */
+typedef VOID (*PKI_SERIAL_INPUT_SINK)(const UCHAR *Bytes, ULONG Count);
+VOID KiSetSerialInputSink(PKI_SERIAL_INPUT_SINK Sink);
+
 /* The `make run` hook (kernel/main.c): start the input on the boot CPU with
  * echo, and say so on the console. */
 VOID KiStartSerialEcho(VOID);

@@ -49,6 +49,11 @@ static struct {
     BOOLEAN LevelTriggered;             /* EOI after the handler (above) */
 } KiInterruptTable[256];
 
+/* Interrupts taken, per CPU and vector (the shell's !interrupts): a row is
+ * written only by its own CPU, with interrupts still off, so a plain
+ * increment is enough; readers get a snapshot that may be a count behind. */
+ULONG KiInterruptCount[MAXIMUM_PROCESSORS][256];
+
 VOID KiSetInterruptHandler(ULONG Vector, PKI_INTERRUPT_HANDLER Handler, PVOID Context)
 {
     KiInterruptTable[Vector].Context = Context;
@@ -64,6 +69,7 @@ void KiDispatchInterrupt(PKTRAP_FRAME f)
 {
     ULONG vector = (ULONG)f->Vector;
 
+    KiInterruptCount[KeGetCurrentPrcb()->Number][vector & 0xFF]++;
     if (vector == KI_VECTOR_SPURIOUS)
         return;                         /* SDM 11.9: a spurious vector gets no EOI */
     if (KI_RACE)

@@ -11,6 +11,9 @@
  * so higher classes can nest; it must return at that same IRQL. */
 typedef VOID (*PKI_INTERRUPT_HANDLER)(PKTRAP_FRAME TrapFrame, PVOID Context);
 
+/* Interrupts taken (vectors 32-255, spurious included), per CPU and vector. */
+extern ULONG KiInterruptCount[64][256];
+
 /* Install (or, with NULL, remove) the handler of a vector. */
 VOID KiSetInterruptHandler(ULONG Vector, PKI_INTERRUPT_HANDLER Handler, PVOID Context);
 

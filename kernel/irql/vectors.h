@@ -13,11 +13,13 @@
 #define KI_VECTOR_DEVICE_LAST   0xCF
 #define KI_VECTOR_BENCH_ISR     0x9E    /* DIRQL 9: the KINTERRUPT of the interrupt spin
                                          * lock benchmarks (tests/bench/); never sent */
+#define KI_VECTOR_SHELL_DEVICE  0x6A    /* DIRQL 6: the shell's `demo isr-dpc` device (kernel/shell/) */
 #define KI_VECTOR_BENCH         0xCD    /* IPI latency floors (tests/bench/) */
 #define KI_VECTOR_CLOCK         0xD1    /* CLOCK_LEVEL: the local APIC timer */
 #define KI_VECTOR_SPURIOUS      0xDF    /* APIC spurious: no EOI, no handler */
 #define KI_VECTOR_IPI           0xE1    /* IPI_LEVEL: requests between CPUs */
 #define KI_VECTOR_APIC_ERROR    0xE2
+#define KI_VECTOR_SHELL_SAMPLE  0xFA    /* HIGH_LEVEL class: the shell's !irql look at a CPU */
 #define KI_VECTOR_PROFILE       0xFD    /* PROFILE_LEVEL / HIGH_LEVEL */
 
 /* One vector per level for the IRQL tests (tests/kernel/test_irql.c):

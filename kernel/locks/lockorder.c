@@ -92,6 +92,8 @@ static USHORT Queue[KI_LOCK_ORDER_CLASSES];
 static volatile BOOLEAN Enabled = TRUE;
 static BOOLEAN PerAddress;      /* lockorder=address */
 static BOOLEAN DumpAtEnd;       /* lockorder=dump */
+static volatile BOOLEAN ReportOnly;     /* print a cycle's report and go on (the shell's demo) */
+static ULONG Reports;           /* cycles reported that way */
 
 static ULONG hash(ULONG_PTR Key, ULONG Slots)
 {
@@ -387,6 +389,15 @@ static void add_edge(const KI_HELD_SPIN_LOCK *Held, USHORT From, USHORT To, PVOI
             Report.PathLength = 0;      /* Via[] walked back from From to To */
             for (USHORT c = From; c != To; c = Edges[Via[c]].From)
                 Report.Path[Report.PathLength++] = Via[c];
+            if (ReportOnly) {
+                /* The edge stays unlearned: the same order is reported again
+                 * next time.  Printed after the unlock (the console may wait). */
+                Reports++;
+                graph_unlock(flags);
+                print_cycle();
+                say("lockorder: report only (the shell's demo): no bug check this time\n");
+                return;
+            }
             stop(flags, Lock, (ULONG_PTR)Held->Lock, Caller);
         }
         if (EdgeCount == KI_LOCK_ORDER_EDGES) {
@@ -486,6 +497,12 @@ VOID KiLockOrderQuery(KI_LOCK_ORDER_STATS *Stats)
     Stats->Edges = EdgeCount;
     Stats->Inits = InitCount;
     Stats->Enabled = Enabled;
+    Stats->Reports = Reports;
+}
+
+VOID KiLockOrderSetReportOnly(BOOLEAN On)
+{
+    ReportOnly = On;
 }
 
 VOID KiLockOrderDumpGraph(VOID)

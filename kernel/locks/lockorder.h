@@ -43,6 +43,7 @@ typedef struct _KI_LOCK_ORDER_STATS {
     ULONG Edges;
     ULONG Inits;
     BOOLEAN Enabled;            /* FALSE: off, or a table filled up */
+    ULONG Reports;              /* cycles reported in report-only mode */
 } KI_LOCK_ORDER_STATS;
 VOID KiLockOrderQuery(KI_LOCK_ORDER_STATS *Stats);
 /* Every lock classed by where it was initialised, with that place (the
@@ -50,6 +51,9 @@ VOID KiLockOrderQuery(KI_LOCK_ORDER_STATS *Stats);
  * is called with interrupts off: it must not wait. */
 VOID KiLockOrderForEachInit(VOID (*Visit)(ULONG_PTR Lock, ULONG_PTR Site));
 VOID KiLockOrderDumpGraph(VOID);
+/* Report-only mode (the shell's `demo abba`): an order that closes a cycle
+ * prints the report and is not learned, instead of the bug check. */
+VOID KiLockOrderSetReportOnly(BOOLEAN On);
 /* At the end of a test run: the graph, if `lockorder=dump` asked for it. */
 VOID KiLockOrderAtEnd(VOID);
 
