@@ -22,6 +22,7 @@
 #include "kernel/smp/pcr.h"
 #include "kernel/smp/smp.h"
 #include "kernel/smp/stackguard.h"
+#include "kernel/thread/thread.h"
 #include "kernel/debug/symbols.h"
 #include "kernel/trace/trace.h"
 #include "arch/x86_64/cpu.h"
@@ -55,6 +56,10 @@ static const struct {
     NAME(HAL_INITIALIZATION_FAILED),
     NAME(PHASE0_INITIALIZATION_FAILED),
     NAME(INTERRUPT_EXCEPTION_NOT_HANDLED),
+    NAME(MAXIMUM_WAIT_OBJECTS_EXCEEDED),
+    NAME(KERNEL_APC_PENDING_DURING_EXIT),
+    NAME(SYSTEM_THREAD_EXCEPTION_NOT_HANDLED),
+    NAME(THREAD_TERMINATE_HELD_MUTEX),
 };
 
 /* The CPU that owns the STOP screen, or -1.  Claimed with lock cmpxchg; a
@@ -180,6 +185,23 @@ static void print_stack_overflow(ULONG_PTR address)
                    (unsigned long long)page);
 }
 
+/* The thread this CPU was running (docs/threads.md): which one stopped. */
+static void print_thread(void)
+{
+    PKTHREAD thread = KeGetCurrentPrcb()->CurrentThread;
+
+    if (thread == NULL)
+        return;                         /* before this CPU's idle thread existed */
+    if (!thread->SystemThread) {
+        stop_print("Thread: the idle thread\n");
+        return;
+    }
+    ULONG_PTR offset;
+    const char *start = KiLookupSymbol((ULONG_PTR)thread->StartRoutine, &offset);
+    stop_print("Thread: id %llu, start routine %s\n",
+               (unsigned long long)(ULONG_PTR)PsGetCurrentThreadId(), start ? start : "?");
+}
+
 static void print_trap_frame(PKTRAP_FRAME f)
 {
     stop_print("Trap: vector 0x%02llX, error code 0x%llx, CR2 0x%016llX\n",
@@ -234,6 +256,7 @@ static DECLSPEC_NORETURN void bugcheck(ULONG code, ULONG_PTR p1, ULONG_PTR p2, U
     stop_print("%s\n", bugcheck_name(code));
     stop_print("CPU %u  IRQL %u  (processors online: %u, frozen by NMI: %u)\n", cpu, irql,
                KiActiveProcessorCount(), frozen);
+    print_thread();
     print_address("RIP ", rip, frame ? EXACT : RETURN_ADDRESS);   /* KeBugCheckEx's caller */
     if (frame)
         print_trap_frame(frame);
