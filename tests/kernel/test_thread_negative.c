@@ -13,8 +13,8 @@
  *
  * A caller's address (P2 of 0x7E and 0x1E, P4 of 0x0A and of 0xC4/0x80, the
  * acquisition site of 0xC4/0x6002) is computed, not matched as "any": the
- * call goes through kt_call, whose call instruction is followed by the
- * label kt_call_returns_here, the return address the callee sees.
+ * call goes through kt_call (KT_CALL), whose call instruction is followed
+ * by the label kt_call_returns_here, the return address the callee sees.
  */
 #include "wdm.h"
 #include "ktest.h"
@@ -26,12 +26,15 @@
 
 /* ---- A call whose return address the test knows ------------------------- */
 
-/* kt_call(Routine, a1..a5) calls Routine(a1..a5) and returns what it returns;
- * inside Routine, __builtin_return_address(0) is kt_call_returns_here.  It
- * keeps a frame (push rbp) so the STOP screen's backtrace goes through it,
- * and the stack is 16-byte aligned at the call, as the System V ABI asks. */
-ULONG_PTR kt_call(PVOID Routine, ULONG_PTR A1, ULONG_PTR A2, ULONG_PTR A3, ULONG_PTR A4,
-                  ULONG_PTR A5);
+/* kt_call(Routine, Args) calls Routine(Args[0], ..., Args[7]) and returns what
+ * it returns; inside Routine, __builtin_return_address(0) is
+ * kt_call_returns_here.  Eight arguments, six in registers and two on the
+ * stack (System V ABI), cover every routine tested here; a routine that
+ * takes fewer ignores the rest.  The stub keeps a frame (push rbp) so the
+ * STOP screen's backtrace goes through it, and the stack is 16-byte aligned
+ * at the call.  KT_CALL(KeSetEvent, (ULONG_PTR)&event, 0, FALSE): the
+ * arguments left out are 0. */
+ULONG_PTR kt_call(PVOID Routine, const ULONG_PTR Args[8]);
 extern const char kt_call_returns_here[];
 __asm__(".pushsection .text\n"
         ".type kt_call, @function\n"
@@ -39,19 +42,23 @@ __asm__(".pushsection .text\n"
         "    push %rbp\n"
         "    mov %rsp, %rbp\n"
         "    mov %rdi, %rax\n"
-        "    mov %rsi, %rdi\n"
-        "    mov %rdx, %rsi\n"
-        "    mov %rcx, %rdx\n"
-        "    mov %r8, %rcx\n"
-        "    mov %r9, %r8\n"
+        "    mov %rsi, %r10\n"
+        "    push 56(%r10)\n"          /* Args[7], the 8th argument */
+        "    push 48(%r10)\n"          /* Args[6], the 7th */
+        "    mov 0(%r10), %rdi\n"
+        "    mov 8(%r10), %rsi\n"
+        "    mov 16(%r10), %rdx\n"
+        "    mov 24(%r10), %rcx\n"
+        "    mov 32(%r10), %r8\n"
+        "    mov 40(%r10), %r9\n"
         "    call *%rax\n"
         "kt_call_returns_here:\n"
-        "    pop %rbp\n"
+        "    leave\n"
         "    ret\n"
         ".size kt_call, . - kt_call\n"
         ".popsection\n");
 
-#define KT_CALL1(r, a) kt_call((PVOID)(r), (ULONG_PTR)(a), 0, 0, 0, 0)
+#define KT_CALL(routine, ...) kt_call((PVOID)(routine), (const ULONG_PTR[8]){ __VA_ARGS__ })
 #define KT_CALLER KT_P(kt_call_returns_here)
 
 /* ---- The culprit thread -------------------------------------------------- */
@@ -105,8 +112,7 @@ static VOID NTAPI waits_at_dispatch_level(PVOID Context)
 {
     UNREFERENCED_PARAMETER(Context);
     KeRaiseIrqlToDpcLevel();
-    kt_call((PVOID)KeWaitForSingleObject, (ULONG_PTR)&KtEvent, Executive, KernelMode, FALSE,
-            0);
+    KT_CALL(KeWaitForSingleObject, (ULONG_PTR)&KtEvent, Executive, KernelMode, FALSE, 0);
 }
 
 KTEST_BUGCHECK(wait_blocking_at_dispatch_level, IRQL_NOT_LESS_OR_EQUAL)
@@ -123,7 +129,7 @@ static VOID NTAPI delays_at_dispatch_level(PVOID Context)
 
     UNREFERENCED_PARAMETER(Context);
     KeRaiseIrqlToDpcLevel();
-    kt_call((PVOID)KeDelayExecutionThread, KernelMode, FALSE, (ULONG_PTR)&interval, 0, 0);
+    KT_CALL(KeDelayExecutionThread, KernelMode, FALSE, (ULONG_PTR)&interval);
 }
 
 KTEST_BUGCHECK(delay_at_dispatch_level, IRQL_NOT_LESS_OR_EQUAL)
@@ -139,8 +145,7 @@ static VOID NTAPI waits_above_dispatch_level(PVOID Context)
     KIRQL old;
 
     KeRaiseIrql(KT_ABOVE_DISPATCH, &old);
-    kt_call((PVOID)KeWaitForSingleObject, (ULONG_PTR)Context, Executive, KernelMode, FALSE,
-            0);
+    KT_CALL(KeWaitForSingleObject, (ULONG_PTR)Context, Executive, KernelMode, FALSE, 0);
 }
 
 KTEST_BUGCHECK(wait_blocking_above_dispatch_level, IRQL_NOT_LESS_OR_EQUAL)
@@ -389,7 +394,7 @@ static KSPIN_LOCK KtLock;
 static VOID NTAPI returns_holding_spin_lock(PVOID Context)
 {
     UNREFERENCED_PARAMETER(Context);
-    KT_CALL1(KeAcquireSpinLockRaiseToDpc, &KtLock);     /* and returns holding it */
+    KT_CALL(KeAcquireSpinLockRaiseToDpc, (ULONG_PTR)&KtLock);     /* and returns holding it */
 }
 
 KTEST_BUGCHECK(thread_returns_holding_spin_lock,
@@ -426,7 +431,7 @@ KTEST_BUGCHECK(thread_ends_owning_mutex, THREAD_TERMINATE_HELD_MUTEX)
 static VOID NTAPI releases_mutex(PVOID Context)
 {
     UNREFERENCED_PARAMETER(Context);
-    kt_call((PVOID)KeReleaseMutex, (ULONG_PTR)&KtMutex, FALSE, 0, 0, 0);
+    KT_CALL(KeReleaseMutex, (ULONG_PTR)&KtMutex, FALSE);
 }
 
 /* The test thread owns the mutex; another thread releases it (WDK:
@@ -446,7 +451,7 @@ KTEST_BUGCHECK(mutex_released_by_non_owner, SYSTEM_THREAD_EXCEPTION_NOT_HANDLED)
 static VOID NTAPI releases_semaphore_past_limit(PVOID Context)
 {
     UNREFERENCED_PARAMETER(Context);
-    kt_call((PVOID)KeReleaseSemaphore, (ULONG_PTR)&KtSemaphore, 0, 1, FALSE, 0);
+    KT_CALL(KeReleaseSemaphore, (ULONG_PTR)&KtSemaphore, 0, 1, FALSE);
 }
 
 /* A semaphore at its limit released once more (WDK: KeReleaseSemaphore
@@ -465,7 +470,7 @@ static VOID releases_semaphore_in_dpc(PKDPC Dpc, PVOID Context, PVOID Argument1,
     UNREFERENCED_PARAMETER(Context);
     UNREFERENCED_PARAMETER(Argument1);
     UNREFERENCED_PARAMETER(Argument2);
-    kt_call((PVOID)KeReleaseSemaphore, (ULONG_PTR)&KtSemaphore, 0, 1, FALSE, 0);
+    KT_CALL(KeReleaseSemaphore, (ULONG_PTR)&KtSemaphore, 0, 1, FALSE);
 }
 
 /* The same in a DPC routine, which runs in no thread: 0x1E. */
@@ -513,6 +518,21 @@ KTEST_BUGCHECK(wait_multiple_65_objects, MAXIMUM_WAIT_OBJECTS_EXCEEDED)
     KT_RUN_CULPRIT(waits_for_many, (PVOID)(ULONG_PTR)KT_MANY);
 }
 
+/* WDK: KeWaitForMultipleObjects raises STATUS_INVALID_PARAMETER for a Count
+ * of 0 (or a WaitType neither WaitAll nor WaitAny); uncaught, 0x7E. */
+static VOID NTAPI waits_for_nothing(PVOID Context)
+{
+    UNREFERENCED_PARAMETER(Context);
+    KT_CALL(KeWaitForMultipleObjects, 0, (ULONG_PTR)KtObjects, WaitAll, Executive, KernelMode,
+            FALSE, 0, (ULONG_PTR)KtWaitBlocks);
+}
+
+KTEST_BUGCHECK(wait_multiple_no_objects, SYSTEM_THREAD_EXCEPTION_NOT_HANDLED)
+{
+    ktest_expect_bugcheck(KT_P((ULONG)STATUS_INVALID_PARAMETER), KT_CALLER, KT_P(0), KT_P(0));
+    KT_RUN_CULPRIT(waits_for_nothing, NULL);
+}
+
 /* ---- Checked build: KeSetEvent above DISPATCH_LEVEL, a reference too many -- */
 #if DBG
 
@@ -522,7 +542,7 @@ static VOID NTAPI sets_event_at_high_level(PVOID Context)
 
     UNREFERENCED_PARAMETER(Context);
     KeRaiseIrql(HIGH_LEVEL, &old);
-    kt_call((PVOID)KeSetEvent, (ULONG_PTR)&KtEvent, 0, FALSE, 0, 0);
+    KT_CALL(KeSetEvent, (ULONG_PTR)&KtEvent, 0, FALSE);
 }
 
 /* WDK: KeSetEvent, IRQL <= DISPATCH_LEVEL; Driver Verifier's 0xC4/0x80. */
