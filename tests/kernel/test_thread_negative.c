@@ -446,7 +446,17 @@ KTEST_BUGCHECK(mutex_released_by_non_owner, SYSTEM_THREAD_EXCEPTION_NOT_HANDLED)
     KT_RUN_CULPRIT(releases_mutex, NULL);
 }
 
+/* A semaphore at its limit released once more (WDK: KeReleaseSemaphore
+ * raises STATUS_SEMAPHORE_LIMIT_EXCEEDED): from a system thread 0x7E, from
+ * a DPC routine, which runs in no thread, 0x1E; the same parameters. */
 #define KT_LIMIT 2
+
+static VOID kt_expect_limit_exceeded(VOID)
+{
+    KeInitializeSemaphore(&KtSemaphore, KT_LIMIT, KT_LIMIT);
+    ktest_expect_bugcheck(KT_P((ULONG)STATUS_SEMAPHORE_LIMIT_EXCEEDED), KT_CALLER, KT_P(0),
+                          KT_P(0));
+}
 
 static VOID NTAPI releases_semaphore_past_limit(PVOID Context)
 {
@@ -454,12 +464,9 @@ static VOID NTAPI releases_semaphore_past_limit(PVOID Context)
     KT_CALL(KeReleaseSemaphore, (ULONG_PTR)&KtSemaphore, 0, 1, FALSE);
 }
 
-/* A semaphore at its limit released once more (WDK: KeReleaseSemaphore
- * raises STATUS_SEMAPHORE_LIMIT_EXCEEDED). */
 KTEST_BUGCHECK(semaphore_released_past_limit, SYSTEM_THREAD_EXCEPTION_NOT_HANDLED)
 {
-    KeInitializeSemaphore(&KtSemaphore, KT_LIMIT, KT_LIMIT);
-    ktest_expect_bugcheck(KT_P((ULONG)STATUS_SEMAPHORE_LIMIT_EXCEEDED), KT_CALLER, KT_P(0), KT_P(0));
+    kt_expect_limit_exceeded();
     KT_RUN_CULPRIT(releases_semaphore_past_limit, NULL);
 }
 
@@ -467,17 +474,14 @@ static VOID releases_semaphore_in_dpc(PKDPC Dpc, PVOID Context, PVOID Argument1,
                                       PVOID Argument2)
 {
     UNREFERENCED_PARAMETER(Dpc);
-    UNREFERENCED_PARAMETER(Context);
     UNREFERENCED_PARAMETER(Argument1);
     UNREFERENCED_PARAMETER(Argument2);
-    KT_CALL(KeReleaseSemaphore, (ULONG_PTR)&KtSemaphore, 0, 1, FALSE);
+    releases_semaphore_past_limit(Context);
 }
 
-/* The same in a DPC routine, which runs in no thread: 0x1E. */
 KTEST_BUGCHECK(semaphore_released_past_limit_in_dpc_routine, KMODE_EXCEPTION_NOT_HANDLED)
 {
-    KeInitializeSemaphore(&KtSemaphore, KT_LIMIT, KT_LIMIT);
-    ktest_expect_bugcheck(KT_P((ULONG)STATUS_SEMAPHORE_LIMIT_EXCEEDED), KT_CALLER, KT_P(0), KT_P(0));
+    kt_expect_limit_exceeded();
     kt_run_dpc_here(releases_semaphore_in_dpc, NULL);
     KT_DPC_MUST_HAVE_STOPPED("release past the limit");
 }
