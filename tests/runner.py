@@ -21,6 +21,7 @@ Python 3.9+ standard library only; see tests/test_runner_selftest.py.
 """
 import argparse
 import fnmatch
+import hashlib
 import os
 import re
 import shlex
@@ -375,6 +376,8 @@ class Report:
 
 def log_path(args, smp: int, test: str, used: set) -> str:
     base = f"smp{smp}-" + re.sub(r"[^A-Za-z0-9_.+-]", "_", test)
+    if len(base) > 120:                  # a long glob list: file names stop at 255 bytes
+        base = base[:110] + "-" + hashlib.sha1(test.encode()).hexdigest()[:8]
     name, k = base, 2
     while name in used:                  # e.g. two globs that sanitise alike
         name, k = f"{base}-{k}", k + 1
