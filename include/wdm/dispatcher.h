@@ -21,7 +21,7 @@ typedef LONG KPRIORITY;
 typedef struct _DISPATCHER_HEADER {
     union {
         struct {
-            UCHAR Type;         /* KI_OBJECT_* (kernel/thread/dispatcher.h) */
+            UCHAR Type;         /* KI_OBJECT_* (kernel/thread/thread.h) */
             UCHAR Signalling;
             UCHAR Size;         /* in LONGs */
             UCHAR Reserved1;
