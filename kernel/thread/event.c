@@ -20,13 +20,10 @@
 
 VOID NTAPI KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State)
 {
-    Event->Header.Type = Type == SynchronizationEvent ? KI_OBJECT_SYNCHRONIZATION_EVENT
-                                                      : KI_OBJECT_NOTIFICATION_EVENT;
-    Event->Header.Signalling = 0;
-    Event->Header.Size = sizeof(KEVENT) / sizeof(LONG);
-    Event->Header.Reserved1 = 0;
-    Event->Header.SignalState = State ? 1 : 0;
-    InitializeListHead(&Event->Header.WaitListHead);
+    KiInitializeDispatcherHeader(&Event->Header,
+                                 Type == SynchronizationEvent ? KI_OBJECT_SYNCHRONIZATION_EVENT
+                                                              : KI_OBJECT_NOTIFICATION_EVENT,
+                                 sizeof(KEVENT), State ? 1 : 0);
 }
 
 /* Set (and, for a pulse, clear again) under the lock; returns the old state. */
@@ -49,10 +46,7 @@ static LONG set_event(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait, BOOLEAN
     }
     if (Pulse)
         Event->Header.SignalState = 0;
-    if (Wait)
-        KiUnlockDispatcherForWaitNext(old);
-    else
-        KiUnlockDispatcherDatabase(old);
+    KiUnlockDispatcherAfterSignal(old, Wait);
     return previous;
 }
 

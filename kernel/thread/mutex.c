@@ -16,12 +16,7 @@
 VOID NTAPI KeInitializeMutex(PRKMUTEX Mutex, ULONG Level)
 {
     UNREFERENCED_PARAMETER(Level);      /* WDK: reserved */
-    Mutex->Header.Type = KI_OBJECT_MUTANT;
-    Mutex->Header.Signalling = 0;
-    Mutex->Header.Size = sizeof(KMUTEX) / sizeof(LONG);
-    Mutex->Header.Reserved1 = 0;
-    Mutex->Header.SignalState = 1;
-    InitializeListHead(&Mutex->Header.WaitListHead);
+    KiInitializeDispatcherHeader(&Mutex->Header, KI_OBJECT_MUTANT, sizeof(KMUTEX), 1);  /* free */
     Mutex->OwnerThread = NULL;
     Mutex->Abandoned = FALSE;
     Mutex->ApcDisable = 1;
@@ -51,10 +46,7 @@ LONG NTAPI KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait)
         Mutex->OwnerThread = NULL;
         KiWaitTest(Mutex, MUTANT_INCREMENT);
     }
-    if (Wait)
-        KiUnlockDispatcherForWaitNext(old);
-    else
-        KiUnlockDispatcherDatabase(old);
+    KiUnlockDispatcherAfterSignal(old, Wait);
     return previous;
 }
 

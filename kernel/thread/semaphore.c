@@ -13,12 +13,8 @@
 
 VOID NTAPI KeInitializeSemaphore(PRKSEMAPHORE Semaphore, LONG Count, LONG Limit)
 {
-    Semaphore->Header.Type = KI_OBJECT_SEMAPHORE;
-    Semaphore->Header.Signalling = 0;
-    Semaphore->Header.Size = sizeof(KSEMAPHORE) / sizeof(LONG);
-    Semaphore->Header.Reserved1 = 0;
-    Semaphore->Header.SignalState = Count;
-    InitializeListHead(&Semaphore->Header.WaitListHead);
+    KiInitializeDispatcherHeader(&Semaphore->Header, KI_OBJECT_SEMAPHORE, sizeof(KSEMAPHORE),
+                                 Count);
     Semaphore->Limit = Limit;
 }
 
@@ -37,10 +33,7 @@ LONG NTAPI KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG 
     Semaphore->Header.SignalState = previous + Adjustment;
     if (previous == 0)
         KiWaitTest(Semaphore, Increment);
-    if (Wait)
-        KiUnlockDispatcherForWaitNext(old);
-    else
-        KiUnlockDispatcherDatabase(old);
+    KiUnlockDispatcherAfterSignal(old, Wait);
     return previous;
 }
 

@@ -85,11 +85,8 @@ VOID KiDeleteThread(PVOID Object)
 
 static VOID initialize_header(PKTHREAD Thread)
 {
-    Thread->Header.Type = KI_OBJECT_THREAD;
-    Thread->Header.Size = sizeof(KTHREAD) / sizeof(LONG) > 255 ? 255
-                                                               : sizeof(KTHREAD) / sizeof(LONG);
-    Thread->Header.SignalState = 0;
-    InitializeListHead(&Thread->Header.WaitListHead);
+    /* Size: a KTHREAD is larger than a byte of LONGs can say; 255 = "large". */
+    KiInitializeDispatcherHeader(&Thread->Header, KI_OBJECT_THREAD, 255 * sizeof(LONG), 0);
     KeInitializeTimerEx(&Thread->Timer, NotificationTimer);
     InitializeListHead(&Thread->MutantListHead);
 }

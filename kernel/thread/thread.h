@@ -120,9 +120,13 @@ VOID KiYieldExecution(VOID);
 VOID KiWaitTest(PVOID Object, KPRIORITY Increment);
 /* End Thread's wait with Status, unlink its blocks, ready it. */
 VOID KiUnwaitThread(PKTHREAD Thread, NTSTATUS Status, KPRIORITY Increment);
-/* A set/release with Wait = TRUE: return at DISPATCH_LEVEL and remember
- * the IRQL for the wait that follows. */
-VOID KiUnlockDispatcherForWaitNext(KIRQL OldIrql);
+/* The end of a set or release: unlock and lower to OldIrql, or with
+ * Wait = TRUE stay at DISPATCH_LEVEL and remember OldIrql for the wait
+ * that must follow (WDK: KeSetEvent). */
+VOID KiUnlockDispatcherAfterSignal(KIRQL OldIrql, BOOLEAN Wait);
+/* Type, Size (in bytes: stored in LONGs), state, an empty wait list. */
+VOID KiInitializeDispatcherHeader(PDISPATCHER_HEADER Header, UCHAR Type, ULONG Size,
+                                  LONG SignalState);
 
 /* ---- Mutexes (kernel/thread/mutex.c), under the dispatcher lock ----------- */
 VOID KiTakeMutex(PKMUTEX Mutex, PKTHREAD Thread);

@@ -29,13 +29,10 @@ static KDPC KiTimerExpireDpc;
 
 VOID NTAPI KeInitializeTimerEx(PKTIMER Timer, TIMER_TYPE Type)
 {
-    Timer->Header.Type = Type == SynchronizationTimer ? KI_OBJECT_SYNCHRONIZATION_TIMER
-                                                      : KI_OBJECT_NOTIFICATION_TIMER;
-    Timer->Header.Signalling = 0;
-    Timer->Header.Size = sizeof(KTIMER) / sizeof(LONG);
-    Timer->Header.Reserved1 = 0;
-    Timer->Header.SignalState = 0;
-    InitializeListHead(&Timer->Header.WaitListHead);
+    KiInitializeDispatcherHeader(&Timer->Header,
+                                 Type == SynchronizationTimer ? KI_OBJECT_SYNCHRONIZATION_TIMER
+                                                              : KI_OBJECT_NOTIFICATION_TIMER,
+                                 sizeof(KTIMER), 0);
     Timer->DueTime.QuadPart = 0;
     Timer->TimerListEntry.Flink = Timer->TimerListEntry.Blink = NULL;  /* not set */
     Timer->Dpc = NULL;

@@ -113,13 +113,28 @@ VOID KiWaitTest(PVOID Object, KPRIORITY Increment)
     }
 }
 
-VOID KiUnlockDispatcherForWaitNext(KIRQL OldIrql)
+VOID KiUnlockDispatcherAfterSignal(KIRQL OldIrql, BOOLEAN Wait)
 {
     PKTHREAD thread = KeGetCurrentThread();
 
-    thread->WaitNext = TRUE;
+    if (!Wait) {
+        KiUnlockDispatcherDatabase(OldIrql);
+        return;
+    }
+    thread->WaitNext = TRUE;            /* the wait that follows gives OldIrql back */
     thread->WaitIrql = OldIrql;
     KiUnlockDispatcherDatabase(DISPATCH_LEVEL);
+}
+
+VOID KiInitializeDispatcherHeader(PDISPATCHER_HEADER Header, UCHAR Type, ULONG Size,
+                                  LONG SignalState)
+{
+    Header->Type = Type;
+    Header->Signalling = 0;
+    Header->Size = (UCHAR)(Size / sizeof(LONG));
+    Header->Reserved1 = 0;
+    Header->SignalState = SignalState;
+    InitializeListHead(&Header->WaitListHead);
 }
 
 /* The thread this CPU would switch to (for the 0xB8 report), unchanged. */
