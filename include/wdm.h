@@ -21,6 +21,7 @@
 #include "wdm/bugcheck.h"
 #include "wdm/dispatcher.h"
 #include "wdm/thread.h"
+#include "wdm/apc.h"
 
 /* Bug checks (kernel/debug/bugcheck.c).  Print the STOP screen and stop every CPU. */
 DECLSPEC_NORETURN NTKERNELAPI VOID NTAPI KeBugCheckEx(

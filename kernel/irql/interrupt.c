@@ -60,6 +60,12 @@ VOID KiSetInterruptHandler(ULONG Vector, PKI_INTERRUPT_HANDLER Handler, PVOID Co
     __atomic_store_n(&KiInterruptTable[Vector].Handler, Handler, __ATOMIC_RELEASE);
 }
 
+PKI_INTERRUPT_HANDLER KiGetInterruptHandler(ULONG Vector, PVOID *Context)
+{
+    *Context = KiInterruptTable[Vector].Context;
+    return __atomic_load_n(&KiInterruptTable[Vector].Handler, __ATOMIC_ACQUIRE);
+}
+
 VOID KiSetInterruptLevelTriggered(ULONG Vector, BOOLEAN LevelTriggered)
 {
     __atomic_store_n(&KiInterruptTable[Vector].LevelTriggered, LevelTriggered, __ATOMIC_RELEASE);

@@ -16,6 +16,8 @@ extern ULONG KiInterruptCount[64][256];
 
 /* Install (or, with NULL, remove) the handler of a vector. */
 VOID KiSetInterruptHandler(ULONG Vector, PKI_INTERRUPT_HANDLER Handler, PVOID Context);
+/* The handler on Vector now and its context (a test borrows a vector). */
+PKI_INTERRUPT_HANDLER KiGetInterruptHandler(ULONG Vector, PVOID *Context);
 
 /* Whether Vector comes from a level-triggered I/O APIC input, whose EOI
  * must wait until the handler has run (kernel/irql/interrupt.c).  Set while the

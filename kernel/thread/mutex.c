@@ -28,6 +28,9 @@ VOID KiTakeMutex(PKMUTEX Mutex, PKTHREAD Thread)
     if (--Mutex->Header.SignalState == 0) {
         Mutex->OwnerThread = Thread;
         InsertHeadList(&Thread->MutantListHead, &Mutex->MutantListEntry);
+        /* WDK: while a thread owns a mutex, only special kernel APCs run.
+         * Thread is this thread, or waiting for it: no one else writes it. */
+        Thread->KernelApcDisable -= Mutex->ApcDisable;
     }
 }
 
@@ -41,12 +44,16 @@ LONG NTAPI KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait)
         KiUnlockDispatcherDatabase(old);
         KiRaiseStatus(STATUS_MUTANT_NOT_OWNED, CALLER);
     }
-    if (++Mutex->Header.SignalState == 1) {
+    BOOLEAN freed = ++Mutex->Header.SignalState == 1;
+    if (freed) {
         RemoveEntryList(&Mutex->MutantListEntry);
         Mutex->OwnerThread = NULL;
+        thread->KernelApcDisable += Mutex->ApcDisable;
         KiWaitTest(Mutex, MUTANT_INCREMENT);
     }
     KiUnlockDispatcherAfterSignal(old, Wait);
+    if (freed && thread->KernelApcDisable == 0)
+        KiCheckForKernelApcDelivery();  /* normal APCs held off while it was owned */
     return previous;
 }
 

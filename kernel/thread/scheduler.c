@@ -38,6 +38,19 @@ C_ASSERT(offsetof(KTHREAD, SwapBusy) == 0x20);
  * (KiReadyThread): sent after the release, since an IPI to a halted vCPU
  * can cost more than everything else done under the lock. */
 static KAFFINITY KiDeferredDispatchTargets;
+static KAFFINITY KiDeferredApcTargets;      /* the same for APC_LEVEL (kernel/thread/apc.c) */
+
+VOID KiRequestApcDelivery(ULONG Number)
+{
+    KiDeferredApcTargets |= (KAFFINITY)1 << Number;
+}
+
+static VOID request_software_interrupts(KAFFINITY Targets, KIRQL Level)
+{
+    for (ULONG n = 0; Targets; n++, Targets >>= 1)
+        if (Targets & 1)
+            KiRequestSoftwareInterruptOn(n, Level);
+}
 
 KIRQL KiLockDispatcherDatabase(VOID)
 {
@@ -49,14 +62,13 @@ KIRQL KiLockDispatcherDatabase(VOID)
 
 VOID KiUnlockDispatcherDatabase(KIRQL OldIrql)
 {
-    KAFFINITY targets = KiDeferredDispatchTargets;
+    KAFFINITY dispatch = KiDeferredDispatchTargets, apc = KiDeferredApcTargets;
 
-    KiDeferredDispatchTargets = 0;
+    KiDeferredDispatchTargets = KiDeferredApcTargets = 0;
     KeReleaseSpinLockFromDpcLevel(&KiDispatcherLock);
     KI_RACE_POINT("dispatcher.unlocked");   /* the targets may switch before they hear */
-    for (ULONG n = 0; targets; n++, targets >>= 1)
-        if (targets & 1)
-            KiRequestSoftwareInterruptOn(n, DISPATCH_LEVEL);
+    request_software_interrupts(dispatch, DISPATCH_LEVEL);
+    request_software_interrupts(apc, APC_LEVEL);
     KeLowerIrql(OldIrql);
 }
 
@@ -237,6 +249,8 @@ static VOID switch_to(PKTHREAD Current, PKTHREAD Next, PKPRCB Prcb)
         locks->ContextBase = Current->SavedLockContext >> 8;
         locks->ContextIrql = (KIRQL)Current->SavedLockContext;
     }
+    if (Current->KernelApcPending)      /* queued while it was not running: run them now */
+        KiRequestSoftwareInterrupt(APC_LEVEL);
 }
 
 VOID KiSwapThread(PKTHREAD Current, PKPRCB Prcb)

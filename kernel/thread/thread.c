@@ -17,6 +17,7 @@
 #include "kernel/debug/race.h"
 #include "kernel/locks/spinlock_check.h"
 #include "kernel/smp/smp.h"
+#include "kernel/irql/interrupt.h"
 #include "kernel/smp/stackguard.h"
 #include "arch/x86_64/cpu.h"
 #include "string.h"
@@ -89,6 +90,7 @@ static VOID initialize_header(PKTHREAD Thread)
     KiInitializeDispatcherHeader(&Thread->Header, KI_OBJECT_THREAD, 255 * sizeof(LONG), 0);
     KeInitializeTimerEx(&Thread->Timer, NotificationTimer);
     InitializeListHead(&Thread->MutantListHead);
+    InitializeListHead(&Thread->KernelApcListHead);
 }
 
 /* The stack KiSwapContext pops for a thread's first run (arch/x86_64/context.S):
@@ -135,6 +137,7 @@ NTSTATUS KiCreateSystemThread(PKSTART_ROUTINE StartRoutine, PVOID StartContext,
     thread->StackBase = &KiThreadStacks[slot].Stack[KI_THREAD_STACK_SIZE];
     thread->StackLimit = &KiThreadStacks[slot].Stack[0];
     thread->SystemThread = TRUE;
+    thread->ApcQueueable = TRUE;
     build_initial_stack(thread, thread->StackBase);
     ethread->Cid.UniqueProcess = KI_SYSTEM_PROCESS_ID;
     ethread->Cid.UniqueThread = (HANDLE)__atomic_add_fetch(&KiNextThreadId, 4, __ATOMIC_RELAXED);
@@ -188,13 +191,19 @@ static DECLSPEC_NORETURN VOID exit_thread(PKTHREAD Thread, NTSTATUS Status, PVOI
     KIRQL irql = KeGetCurrentIrql();
     if (irql != PASSIVE_LEVEL)
         /* WDK: Bug Check 0x20: P1 the APC (none), P2 the thread's APC-disable
-         * count (APCs are not built yet: 0), P3 the IRQL, P4 0. */
-        KeBugCheckEx(KERNEL_APC_PENDING_DURING_EXIT, 0, 0, irql, 0);
+         * counts (below), P3 the IRQL, P4 0. */
+        KeBugCheckEx(KERNEL_APC_PENDING_DURING_EXIT, 0, Thread->CombinedApcDisable, irql, 0);
     if (!IsListEmpty(&Thread->MutantListHead))
         /* WDK: Bug Check 0x4000008A: P1 the thread, P2 the mutex it holds. */
         KeBugCheckEx(THREAD_TERMINATE_HELD_MUTEX, (ULONG_PTR)Thread,
                      (ULONG_PTR)CONTAINING_RECORD(Thread->MutantListHead.Flink, KMUTEX,
                                                   MutantListEntry), 0, 0);
+    if (Thread->CombinedApcDisable != 0)
+        /* WDK: Bug Check 0x20 for a thread that ends inside a critical or
+         * guarded region: P2 the APC-disable counts (SpecialApcDisable << 16
+         * | KernelApcDisable, as 0x1 reports them), P3 the IRQL. */
+        KeBugCheckEx(KERNEL_APC_PENDING_DURING_EXIT, 0, Thread->CombinedApcDisable, irql, 0);
+    KiRundownApcs(Thread);              /* none may be queued from here on */
     ((PETHREAD)Thread)->ExitStatus = Status;
 
     KeRaiseIrqlToDpcLevel();
@@ -216,6 +225,8 @@ DECLSPEC_NORETURN VOID KiStartSystemThread(PKTHREAD Thread)
         locks->ContextBase = locks->Count;
         locks->ContextIrql = 0;
     }
+    if (Thread->KernelApcPending)       /* queued before it first ran */
+        KiRequestSoftwareInterrupt(APC_LEVEL);
     sti();
     KeLowerIrql(PASSIVE_LEVEL);         /* WDK: system threads start at PASSIVE_LEVEL */
     Thread->StartRoutine(Thread->StartContext);

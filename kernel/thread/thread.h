@@ -73,6 +73,21 @@ typedef struct _KTHREAD {
      * on (kernel/locks/spinlock_check.h, ContextBase and ContextIrql). */
     ULONG SavedLockContext;
     ULONG64 ContextSwitches;            /* times switched in (tests, !thread) */
+
+    /* Kernel APCs (kernel/thread/apc.c).  The disable counts are changed by
+     * the thread itself (regions), or for it while it waits (a mutex its
+     * wait took); the rest under the dispatcher lock. */
+    union {
+        struct {
+            volatile SHORT KernelApcDisable;    /* < 0 in a critical region, or owning a KMUTEX */
+            volatile SHORT SpecialApcDisable;   /* < 0 in a guarded region */
+        };
+        volatile ULONG CombinedApcDisable;
+    };
+    LIST_ENTRY KernelApcListHead;       /* special APCs first, then normal ones */
+    volatile BOOLEAN KernelApcPending;  /* the list is not empty */
+    BOOLEAN KernelApcInProgress;        /* a normal APC's routine runs: no other nests */
+    BOOLEAN ApcQueueable;               /* FALSE once the thread is ending */
 } KTHREAD;
 
 typedef struct _ETHREAD {
@@ -127,6 +142,20 @@ VOID KiUnlockDispatcherAfterSignal(KIRQL OldIrql, BOOLEAN Wait);
 /* Type, Size (in bytes: stored in LONGs), state, an empty wait list. */
 VOID KiInitializeDispatcherHeader(PDISPATCHER_HEADER Header, UCHAR Type, ULONG Size,
                                   LONG SignalState);
+
+/* ---- Kernel APCs (kernel/thread/apc.c) ------------------------------------ */
+#define STATUS_KERNEL_APC ((NTSTATUS)0x00000100L)   /* a wait ended to run an APC */
+VOID KiInitializeApcs(VOID);
+/* Under the dispatcher lock: CPU Number is owed an APC_LEVEL software
+ * interrupt, sent when the lock is released (kernel/thread/scheduler.c). */
+VOID KiRequestApcDelivery(ULONG Number);
+/* Request the APC_LEVEL software interrupt on this CPU if the current
+ * thread has an APC it may now run (after a region or a mutex ends). */
+VOID KiCheckForKernelApcDelivery(VOID);
+/* A thread ending: no more APCs; run the rundown routines of those queued. */
+VOID KiRundownApcs(PKTHREAD Thread);
+/* Under the dispatcher lock: Thread (waiting at WaitIrql) would run Apc now. */
+BOOLEAN KiApcDeliverable(PKTHREAD Thread, PKAPC Apc);
 
 /* ---- Mutexes (kernel/thread/mutex.c), under the dispatcher lock ----------- */
 VOID KiTakeMutex(PKMUTEX Mutex, PKTHREAD Thread);

@@ -195,9 +195,11 @@ static NTSTATUS wait(ULONG Count, PVOID Objects[], WAIT_TYPE Type, PLARGE_INTEGE
     if (Timeout && Timeout->QuadPart != 0)
         due = KiDueInterruptTime(Timeout->QuadPart < 0 ? Timeout->QuadPart - Extra
                                                        : Timeout->QuadPart);
-    KIRQL held = KiLockDispatcherDatabase();
-    NTSTATUS status = STATUS_TIMEOUT;
-
+    KIRQL held;
+    NTSTATUS status;
+again:
+    held = KiLockDispatcherDatabase();
+    status = STATUS_TIMEOUT;
     if (Type == WaitAny) {
         for (ULONG i = 0; i < Count; i++)
             if (is_signalled(Objects[i], thread)) {
@@ -232,12 +234,15 @@ static NTSTATUS wait(ULONG Count, PVOID Objects[], WAIT_TYPE Type, PLARGE_INTEGE
         link(&thread->WaitBlock[KI_TIMER_WAIT_BLOCK], thread, &thread->Timer,
              (USHORT)STATUS_TIMEOUT, WaitAny);
     thread->WaitStatus = STATUS_PENDING;
+    thread->WaitIrql = irql;            /* below APC_LEVEL, an APC may interrupt the wait */
     thread->State = Waiting;
     KI_RACE_POINT("wait.blocked");
     KiSwapThread(thread, KeGetCurrentPrcb());   /* back at DISPATCH_LEVEL, lock released */
     status = thread->WaitStatus;
     thread->WaitCount = 0;
-    KeLowerIrql(irql);
+    KeLowerIrql(irql);                  /* a kernel APC that ended the wait runs here */
+    if (status == STATUS_KERNEL_APC)
+        goto again;                     /* and the wait resumes, with the same due time */
     return status;
 
 done:

@@ -28,9 +28,15 @@ static VOID level_handler(PKTRAP_FRAME f, PVOID context)
     KtFired[cpu][level]++;
 }
 
+/* The handlers the test borrows a vector from (0x1F is the APC interrupt's). */
+static PKI_INTERRUPT_HANDLER KtSavedHandler[16];
+static PVOID KtSavedContext[16];
+
 static void install_level_handlers(void)
 {
     for (ULONG level = 1; level <= 15; level++) {
+        KtSavedHandler[level] = KiGetInterruptHandler(KI_VECTOR_IRQL_TEST(level),
+                                                      &KtSavedContext[level]);
         KiSetInterruptHandler(KI_VECTOR_IRQL_TEST(level), level_handler, (PVOID)(ULONG_PTR)level);
         for (ULONG cpu = 0; cpu < MAXIMUM_PROCESSORS; cpu++) {
             KtFired[cpu][level] = 0;
@@ -42,7 +48,8 @@ static void install_level_handlers(void)
 static void remove_level_handlers(void)
 {
     for (ULONG level = 1; level <= 15; level++)
-        KiSetInterruptHandler(KI_VECTOR_IRQL_TEST(level), NULL, NULL);
+        KiSetInterruptHandler(KI_VECTOR_IRQL_TEST(level), KtSavedHandler[level],
+                              KtSavedContext[level]);
 }
 
 static void fire_self(ULONG level)
