@@ -30,7 +30,7 @@
 #include "arch/x86_64/calibrate.h"
 #include "string.h"
 
-#define WORK_US         20000   /* L's critical section, in CPU time */
+#define WORK_US         50000   /* L's critical section, in CPU time */
 #define MEDIUM_US       200000  /* M's burst, wall time */
 #define H_TIMEOUT_MS    2000
 #define JOIN_MS         5000
@@ -192,7 +192,8 @@ static BOOLEAN run_round(BOOLEAN SpinLock, ULONG c, ULONG h, ULONG64 *HWait)
     if (!ok || !Demo.LHolds)
         return FALSE;
     *HWait = Demo.HGot > Demo.HAsks ? KiShellMicroseconds(Demo.HGot - Demo.HAsks) : 0;
-    kprintf("   L took the lock at 0 us, released it at %lld us (%u us of work)\n",
+    kprintf("   L took the lock at 0 us, released it at %lld us (%u us of work: the rest of the "
+            "time L was not running)\n",
             (long long)at(Demo.LReleased), WORK_US);
     kprintf("   M ran from %lld to %lld us on CPU %u\n", (long long)at(Demo.MStart),
             (long long)at(Demo.MEnd), c);
