@@ -20,8 +20,9 @@
  * spin lock is held for microseconds, and a lock held for long is a
  * dispatcher object.
  *
- * Every wait is bounded (H's by a timeout, the joins by a timeout), so the
- * demo ends whatever the scheduler does.
+ * Every wait is bounded (H's by a timeout, L's for the shell's look at the
+ * queues by a deadline, the joins by a timeout), so the demo ends whatever
+ * the scheduler does.
  */
 #include "kernel/shell/shell.h"
 #include "kernel/console/console.h"
@@ -44,6 +45,7 @@ static struct {
     KMUTEX Mutex;
     KSPIN_LOCK Lock;
     volatile LONG LHolds;
+    volatile LONG Looked;       /* the shell has shown the queues: L may release */
     volatile ULONG64 LTook, LReleased, MStart, MEnd, HAsks, HGot;
     volatile NTSTATUS HStatus;
 } Demo;
@@ -80,6 +82,11 @@ static VOID NTAPI low_thread(PVOID Context)
     Demo.LTook = rdtsc();
     __atomic_store_n(&Demo.LHolds, 1, __ATOMIC_RELEASE);
     work(WORK_US);
+    /* Not before the shell has printed its look at the queues (a vCPU can
+     * be kept off the host's CPUs for milliseconds), but not for ever. */
+    for (ULONG64 end = rdtsc() + 1000000 * per_us();
+         !__atomic_load_n(&Demo.Looked, __ATOMIC_ACQUIRE) && rdtsc() < end;)
+        cpu_relax();
     Demo.LReleased = rdtsc();
     if (Demo.SpinLock)
         KeReleaseSpinLock(&Demo.Lock, old);
@@ -161,19 +168,31 @@ static LONG64 at(ULONG64 Tsc)
 
 static BOOLEAN run_round(BOOLEAN SpinLock, ULONG c, ULONG h, ULONG64 *HWait)
 {
-    LARGE_INTEGER ms;
-
     memset((void *)&Demo, 0, sizeof(Demo));
     Demo.SpinLock = SpinLock;
+    /* H spinning on the shell's own CPU (2 CPUs) keeps the shell from
+     * looking until L has released: no look then, and L need not wait. */
+    Demo.Looked = SpinLock && h == KeGetCurrentProcessorNumber();
     KeInitializeMutex(&Demo.Mutex, 0);
     KeInitializeSpinLock(&Demo.Lock);
-    ms.QuadPart = -10000;
     PETHREAD l = start(low_thread, c, PRIORITY_L);
-    for (ULONG i = 0; l && i < 1000 && !__atomic_load_n(&Demo.LHolds, __ATOMIC_ACQUIRE); i++)
-        KeDelayExecutionThread(KernelMode, FALSE, &ms);
+    /* The shell polls with KeStallExecutionProcessor, not a timed wait:
+     * the timer expiry DPC is queued on whichever CPU's clock tick finds a
+     * timer due (kernel/thread/timer.c, KiTimerClockTick), and queued on
+     * CPU c while L holds the spin lock there, it would not run, nor end
+     * our wait, until L released. */
+    for (ULONG i = 0; l && i < 10000 && !__atomic_load_n(&Demo.LHolds, __ATOMIC_ACQUIRE); i++)
+        KeStallExecutionProcessor(100);
     PETHREAD m = start(medium_thread, c, PRIORITY_M);
     PETHREAD hi = start(high_thread, h, PRIORITY_H);
-    KeDelayExecutionThread(KernelMode, FALSE, &ms);    /* H is waiting by now */
+    /* Until H waits (in KeWaitForSingleObject for the mutex, or spinning)
+     * and, with the mutex, M has taken CPU c from L: the other CPU takes
+     * the DISPATCH_LEVEL interrupt when its vCPU next runs. */
+    for (ULONG i = 0; hi && m && i < 10000; i++) {
+        if (SpinLock ? Demo.HAsks != 0 : hi->Tcb.State == Waiting && m->Tcb.State == Running)
+            break;
+        KeStallExecutionProcessor(100);
+    }
     if (__atomic_load_n(&Demo.LHolds, __ATOMIC_ACQUIRE) && !Demo.LReleased) {
         char *argv[] = { "!ready", NULL };
         kprintf("   !ready while L holds the lock (L = low_thread, M = medium_thread):\n");
@@ -184,6 +203,7 @@ static BOOLEAN run_round(BOOLEAN SpinLock, ULONG c, ULONG h, ULONG64 *HWait)
             KiShellCmdThread(1, argv);
         }
     }
+    __atomic_store_n(&Demo.Looked, 1, __ATOMIC_RELEASE);
     BOOLEAN ok = join(hi, "H") & join(m, "M") & join(l, "L");
     if (!l || !m || !hi) {
         kprintf("   no thread could be created\n");
@@ -192,8 +212,8 @@ static BOOLEAN run_round(BOOLEAN SpinLock, ULONG c, ULONG h, ULONG64 *HWait)
     if (!ok || !Demo.LHolds)
         return FALSE;
     *HWait = Demo.HGot > Demo.HAsks ? KiShellMicroseconds(Demo.HGot - Demo.HAsks) : 0;
-    kprintf("   L took the lock at 0 us, released it at %lld us (%u us of work: the rest of the "
-            "time L was not running)\n",
+    kprintf("   L took the lock at 0 us, released it at %lld us (%u us of work; L did not run "
+            "the rest of the time, or waited for the look above)\n",
             (long long)at(Demo.LReleased), WORK_US);
     kprintf("   M ran from %lld to %lld us on CPU %u\n", (long long)at(Demo.MStart),
             (long long)at(Demo.MEnd), c);

@@ -143,13 +143,18 @@ VOID KiDemoPreempt(int Argc, char **Argv)
     kprintf("   ran while the lock was held: %u of %u times\n", ran_early, TRIES);
     kprintf("   ran after the release:");
     for (ULONG i = 0; i < TRIES; i++)
-        if (after[i] >= 0)
+        if (early[i])
+            kprintf(" (during the hold)");
+        else if (after[i] >= 0)
             kprintf(" %lld us", (long long)after[i]);
         else
             kprintf(" (not before KeReleaseSpinLock returned)");
     kprintf(" (inside KeReleaseSpinLock, at its KeLowerIrql)\n");
-    kprintf("   so the holder is not preempted: the %u us it held the lock, the readied thread "
-            "waited\n", HOLD_US);
+    if (ran_early == 0)
+        kprintf("   so the holder is not preempted: the %u us it held the lock, the readied "
+                "thread waited\n", HOLD_US);
+    else
+        kprintf("   WRONG: the holder was preempted while it held a spin lock\n");
 
     kprintf(" KMUTEX (KeWaitForSingleObject: IRQL 0), held until the thread has run:\n");
     ULONG held = 0;
@@ -168,8 +173,11 @@ VOID KiDemoPreempt(int Argc, char **Argv)
         else
             kprintf(" (not run)");
     kprintf(" (before KiStartThread returned)\n");
-    kprintf("   so the holder is preempted at once, and CPU %u runs the other thread while the "
-            "mutex stays owned\n", cpu);
+    if (held == TRIES)
+        kprintf("   so the holder is preempted at once, and CPU %u runs the other thread while "
+                "the mutex stays owned\n", cpu);
+    else
+        kprintf("   WRONG: the readied thread did not run while the mutex was held\n");
     kprintf("why: DISPATCH_LEVEL masks the DISPATCH_LEVEL software interrupt that switches "
             "threads; PASSIVE_LEVEL does not\n");
     KiShellDemoRead("kernel/shell/demo_preempt.c (spin_lock_try, mutex_try)");
