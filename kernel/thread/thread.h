@@ -159,6 +159,11 @@ ULONG KiThreadSlot(PKTHREAD Thread);
 VOID KiDeleteThread(PVOID Object);
 /* A running dispatcher: FALSE before the boot CPU's idle thread exists. */
 BOOLEAN KiThreadsRunning(VOID);
+/* The live threads (each online CPU's idle thread, then every started
+ * system thread that has not ended), for the shell's !thread: the first Max
+ * into Threads, the count of all returned.  Called holding the dispatcher
+ * lock; the pointers are good only until it is released. */
+ULONG KiEnumerateThreads(PKTHREAD *Threads, ULONG Max);
 
 /* An exception nothing can catch (this kernel has no structured exception
  * handling): the bug check an unhandled one gets, 0x7E in a thread, 0x1E
