@@ -136,8 +136,9 @@ VOID KiTakeMutex(PKMUTEX Mutex, PKTHREAD Thread);
  * FALSE if Due has passed (the caller signals it instead). */
 BOOLEAN KiInsertTimer(PKTIMER Timer, ULONG64 Due);
 VOID KiRemoveTimer(PKTIMER Timer);
-/* From every CPU's clock tick, at CLOCK_LEVEL: queue the expiry DPC when due. */
-VOID KiTimerClockTick(VOID);
+/* From every CPU's clock tick, at CLOCK_LEVEL, with the IRQL the tick
+ * interrupted: queue the expiry DPC when due. */
+VOID KiTimerClockTick(KIRQL Interrupted);
 VOID KiInitializeTimers(VOID);
 /* Interrupt time (100 ns) for a WDK due time: < 0 relative, >= 0 absolute. */
 ULONG64 KiDueInterruptTime(LONGLONG DueTime);
