@@ -136,8 +136,13 @@ def run_commands(s, c, debugcon, seen):
     expect_in(c, s, "!interrupts", "!interrupts", [r"0xd1 +13 +\d+ +\d+ +\d+ +\d+ +clock",
                                                    r"0x98 +9 +[1-9]\d* .*COM1"])
     expect_in(c, s, "!validator", "!validator", [r"lock-order validator: on; \d+ classes"])
-    expect_in(c, s, "!thread", "!thread", [r"needs threads \(issue 12\)"])
-    expect_in(c, s, "!ready", "!ready", [r"needs threads \(issue 12\)"])
+    expect_in(c, s, "!thread", "!thread",
+              [r"^5 threads \(read under the dispatcher lock",
+               r"^ +idle 3 +Running +0/0 +runs on +3 +\d+ +KiIdleLoop$",
+               r"^ \* 0x8 +Running +8/8 +runs on +0 +\d+ +KiMainThread$"])
+    expect_in(c, s, "!ready", "!ready",
+              [r"^  cpu 0: runs 0x8 \(priority 8, KiMainThread\) = this shell; 0 ready$",
+               r"^  cpu 3: runs its idle thread; 0 ready$"])
     expect_in(c, s, "test <glob>", "test irql_raise_lower*",
               [r"^ok 1 irql_raise_lower_round_trips", r"^test: all passed"])
     expect_in(c, s, "test: negative tests named, not run", "test irql_raise_to_lower_level",
@@ -156,8 +161,9 @@ def run_commands(s, c, debugcon, seen):
             dump.startswith(b"NTTRACE1") and dump.endswith(b"NTTREND\0"), "%d bytes" % len(dump))
     expect_in(c, s, "demo (the list)", "demo",
               [r"^ +1 lost-update", r"^ +8 rw-preference",
-               r"^ +9 preempt .*needs threads and KMUTEX \(issue 12\)",
-               r"^ +10 inversion .*needs threads"])
+               r"^ +9 preempt +a spin lock holder is never preempted on its own CPU, a mutex "
+               r"holder is$",
+               r"^ +10 inversion +priority inversion with a mutex versus with a spin lock$"])
     demos = [
         ("demo lost-update", [r"no lock: +expected 80000, got \d+: \d+ lost",
                     r"KeAcquireSpinLock: +expected 80000, got 80000: 0 lost"]),
@@ -171,8 +177,16 @@ def run_commands(s, c, debugcon, seen):
                     r"High +on CPU 1: ran there"]),
         ("demo irql-masking", [r"CLOCK_LEVEL +clock ticks +0 +IPIs 5 of 5", r"IPI_LEVEL +clock ticks +0 +IPIs 0 of 5"]),
         ("demo rw-preference", [r"CPU 3 \(reader\) gets it: after the writer"]),
-        ("demo preempt", [r"needs threads and KMUTEX \(issue 12\)"]),
-        ("demo 10", [r"needs threads and KMUTEX \(issue 12\)"]),
+        ("demo preempt", [r"ran while the lock was held: 0 of 3 times",
+                    r"ran after the release:( \d+ us){3} \(inside KeReleaseSpinLock",
+                    r"ran while the mutex was held: 3 of 3 times",
+                    r"ran after the readying:( \d+ us){3} \(before KiStartThread returned"]),
+        ("demo 10", [r"^  cpu 3: runs 0x[0-9a-f]+ \(priority 12, medium_thread\); 1 ready",
+                    r"^ +0x[0-9a-f]+ +Waiting +16/16 +last ran on 2 +\d+ +high_thread$",
+                    r"inversion: H \(priority 16\) waited \d+ us, \d+ us more than L's",
+                    r"^  cpu 3: runs 0x[0-9a-f]+ \(priority 4, low_thread\); 1 ready",
+                    r"no inversion: H waited \d+ us, the rest of L's hold; M began \d+ us after",
+                    r"^no priority inheritance in this kernel"]),
     ]
     for command, patterns in demos:
         expect_in(c, s, command, command, patterns, 120, seen)
@@ -288,6 +302,14 @@ def free_boot(iso, c, log_dir, accel):
         expect_in(c, s, "free: demo abba", "demo abba", [r"deadlock: each waits", r"free build has no lock-order validator"])
         expect_in(c, s, "free: demo raise stop refuses", "demo raise stop", [r"free build: no spin timeout"])
         expect_in(c, s, "free: demo rw-preference needs 4 CPUs", "demo 8", [r"needs 4 CPUs"])
+        expect_in(c, s, "free: !thread", "!thread", [r"^3 threads", r"^ \* 0x8 +Running"])
+        expect_in(c, s, "free: demo preempt", "demo 9",
+                  [r"ran while the lock was held: 0 of 3 times",
+                   r"ran while the mutex was held: 3 of 3 times"], 120)
+        expect_in(c, s, "free: demo inversion on 2 CPUs", "demo inversion",
+                  [r"H \(priority 16\) on CPU 0",
+                   r"inversion: H \(priority 16\) waited \d+ us, \d+ us more",
+                   r"no inversion: H waited \d+ us"], 120)
         s.type("quit\r")
         status = s.wait_exit(30)
         c.check("free: quit leaves QEMU", status == 33, "QEMU status %s" % status)

@@ -47,7 +47,6 @@ static VOID clock_interrupt(PKTRAP_FRAME f, PVOID context)
 {
     PKPRCB prcb = KeGetCurrentPrcb();
 
-    UNREFERENCED_PARAMETER(f);
     UNREFERENCED_PARAMETER(context);
     prcb->ClockTicks++;
     if (prcb->Number == 0) {
@@ -56,7 +55,7 @@ static VOID clock_interrupt(PKTRAP_FRAME f, PVOID context)
     }
     KiDpcClockTick(f);                  /* DPC thresholds and watchdog (kernel/dpc/dpc_queue.c) */
     KiThreadClockTick();                /* the running thread's quantum (kernel/thread/scheduler.c) */
-    KiTimerClockTick();                 /* expired KTIMERs: queue the expiry DPC (kernel/thread/timer.c) */
+    KiTimerClockTick((KIRQL)f->PreviousIrql);  /* expired KTIMERs (kernel/thread/timer.c) */
 }
 
 void KiStartClock(void)

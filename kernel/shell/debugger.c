@@ -243,7 +243,7 @@ VOID KiShellCmdInterrupts(int Argc, char **Argv)
             "not interrupts here)\n");
 }
 
-/* ---- !validator, !thread, !ready ---------------------------------------- */
+/* ---- !validator (!thread and !ready: debugger_thread.c) ------------------ */
 
 VOID KiShellCmdValidator(int Argc, char **Argv)
 {
@@ -263,11 +263,4 @@ VOID KiShellCmdValidator(int Argc, char **Argv)
     kprintf("each edge: a CPU held the first lock while it took the second (docs/validator.md)\n");
     KiLockOrderDumpGraph();
 #endif
-}
-
-VOID KiShellCmdNeedsThreads(int Argc, char **Argv)
-{
-    UNREFERENCED_PARAMETER(Argc);
-    kprintf("%s: needs threads (issue 12): there are none yet; the shell runs on CPU 0's boot "
-            "stack at PASSIVE_LEVEL, the other CPUs idle in hlt\n", Argv[0]);
 }

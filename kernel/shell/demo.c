@@ -28,9 +28,9 @@ static const KI_SHELL_DEMO KiShellDemos[] = {
     { "rw-preference", 8, "reader/writer spin lock: a waiting writer goes before new readers",
       NULL, KiDemoReaderWriter },
     { "preempt", 9, "a spin lock holder is never preempted on its own CPU, a mutex holder is",
-      "needs threads and KMUTEX (issue 12)", NULL },
-    { "inversion", 10, "priority inversion with a spin lock versus with a mutex",
-      "needs threads and KMUTEX (issue 12)", NULL },
+      NULL, KiDemoPreempt },
+    { "inversion", 10, "priority inversion with a mutex versus with a spin lock",
+      NULL, KiDemoInversion },
 };
 
 const KI_SHELL_DEMO *KiShellFindDemo(const char *Name)

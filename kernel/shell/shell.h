@@ -6,6 +6,7 @@
  *   shell.c      KiShellMain: prompt, wait for a line, run it
  *   commands.c   the command table, help, the nearest command
  *   debugger.c   the `!` commands, named after the debugger's extensions
+ *   debugger_thread.c  !thread and !ready, read under the dispatcher lock
  *   system.c     cpus, uptime, input, test, bench, trace, bugcheck, quit
  *   demo.c       the demo table; demo_*.c one demo each
  */
@@ -85,7 +86,8 @@ VOID KiShellCmdDpcs(int Argc, char **Argv);
 VOID KiShellCmdLocks(int Argc, char **Argv);
 VOID KiShellCmdInterrupts(int Argc, char **Argv);
 VOID KiShellCmdValidator(int Argc, char **Argv);
-VOID KiShellCmdNeedsThreads(int Argc, char **Argv);
+VOID KiShellCmdThread(int Argc, char **Argv);
+VOID KiShellCmdReady(int Argc, char **Argv);
 VOID KiShellCmdCpus(int Argc, char **Argv);
 VOID KiShellCmdUptime(int Argc, char **Argv);
 VOID KiShellCmdInput(int Argc, char **Argv);
@@ -121,5 +123,7 @@ VOID KiDemoFairness(int Argc, char **Argv);
 VOID KiDemoDpcTargeting(int Argc, char **Argv);
 VOID KiDemoIrqlMasking(int Argc, char **Argv);
 VOID KiDemoReaderWriter(int Argc, char **Argv);
+VOID KiDemoPreempt(int Argc, char **Argv);
+VOID KiDemoInversion(int Argc, char **Argv);
 
 #endif

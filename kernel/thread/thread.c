@@ -252,6 +252,43 @@ BOOLEAN KiThreadsRunning(VOID)
     return KeGetCurrentPrcb()->CurrentThread != NULL;
 }
 
+/*
+ * Which slots hold a live thread.  PointerCount is no test: the object
+ * manager drops it, and KiCreateSystemThread sets it, without the
+ * dispatcher lock, and a terminated thread keeps its slot while someone
+ * still holds a reference, its slot free to be reused the moment the last
+ * one goes.  State is the test: a thread leaves Initialized only in
+ * KiReadyThread and reaches Terminated only in exit_thread, both under the
+ * dispatcher lock, and its own reference is dropped only after Terminated
+ * (on its last switch).  So under the lock, a slot whose State is Ready,
+ * Running, Standby or Waiting holds a started thread that has not ended,
+ * with its own reference: it stays until the lock is released.  A free
+ * slot's State is Terminated (or Initialized, never used or being built:
+ * its memset writes the one byte to 0), so it is never taken for one.
+ */
+ULONG KiEnumerateThreads(PKTHREAD *Threads, ULONG Max)
+{
+    ULONG count = 0;
+
+    for (ULONG n = 0; n < MAXIMUM_PROCESSORS; n++) {
+        if (!(KiActiveProcessorSet() & ((KAFFINITY)1 << n)) || !KiIdleThreads[n].Tcb.StackBase)
+            continue;
+        if (count < Max)
+            Threads[count] = &KiIdleThreads[n].Tcb;
+        count++;
+    }
+    for (ULONG i = 0; i < KI_MAXIMUM_THREADS; i++) {
+        PKTHREAD thread = &KiThreadObjects[i].Thread.Tcb;
+        UCHAR state = thread->State;
+        if (state == Initialized || state == Terminated)
+            continue;
+        if (count < Max)
+            Threads[count] = thread;
+        count++;
+    }
+    return count;
+}
+
 VOID KiInitializeIdleThread(PVOID StackTop)
 {
     PKPRCB prcb = KeGetCurrentPrcb();

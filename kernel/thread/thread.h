@@ -165,8 +165,9 @@ VOID KiTakeMutex(PKMUTEX Mutex, PKTHREAD Thread);
  * FALSE if Due has passed (the caller signals it instead). */
 BOOLEAN KiInsertTimer(PKTIMER Timer, ULONG64 Due);
 VOID KiRemoveTimer(PKTIMER Timer);
-/* From every CPU's clock tick, at CLOCK_LEVEL: queue the expiry DPC when due. */
-VOID KiTimerClockTick(VOID);
+/* From every CPU's clock tick, at CLOCK_LEVEL, with the IRQL the tick
+ * interrupted: queue the expiry DPC when due. */
+VOID KiTimerClockTick(KIRQL Interrupted);
 VOID KiInitializeTimers(VOID);
 /* Interrupt time (100 ns) for a WDK due time: < 0 relative, >= 0 absolute. */
 ULONG64 KiDueInterruptTime(LONGLONG DueTime);
@@ -188,6 +189,11 @@ ULONG KiThreadSlot(PKTHREAD Thread);
 VOID KiDeleteThread(PVOID Object);
 /* A running dispatcher: FALSE before the boot CPU's idle thread exists. */
 BOOLEAN KiThreadsRunning(VOID);
+/* The live threads (each online CPU's idle thread, then every started
+ * system thread that has not ended), for the shell's !thread: the first Max
+ * into Threads, the count of all returned.  Called holding the dispatcher
+ * lock; the pointers are good only until it is released. */
+ULONG KiEnumerateThreads(PKTHREAD *Threads, ULONG Max);
 
 /* An exception nothing can catch (this kernel has no structured exception
  * handling): the bug check an unhandled one gets, 0x7E in a thread, 0x1E

@@ -22,6 +22,7 @@
 
 #define CALLER ((ULONG_PTR)__builtin_return_address(0))
 #define KI_EXPIRE_BATCH 16              /* timer DPCs queued per pass of the lock */
+#define KI_TIMER_PATIENCE 4             /* ticks an expiry waits for a CPU below DISPATCH_LEVEL */
 
 static LIST_ENTRY KiTimerListHead = { &KiTimerListHead, &KiTimerListHead };
 static volatile ULONG64 KiNextTimerDue = ~0ull;     /* none set */
@@ -149,9 +150,17 @@ static VOID expire_timers(PKDPC Dpc, PVOID Context, PVOID Argument1, PVOID Argum
     } while (count == KI_EXPIRE_BATCH);
 }
 
-VOID KiTimerClockTick(VOID)
+VOID KiTimerClockTick(KIRQL Interrupted)
 {
-    if (KeQueryInterruptTime() >= __atomic_load_n(&KiNextTimerDue, __ATOMIC_ACQUIRE))
+    ULONG64 now = KeQueryInterruptTime();
+    ULONG64 due = __atomic_load_n(&KiNextTimerDue, __ATOMIC_ACQUIRE);
+
+    /* The one expiry DPC goes to a CPU that will run it as soon as the tick
+     * returns: not one at DISPATCH_LEVEL or above, which may hold a spin lock
+     * for long and keep every timer in the system waiting; unless the timers
+     * are overdue by KI_TIMER_PATIENCE ticks (every CPU busy up there). */
+    if (now >= due && (Interrupted < DISPATCH_LEVEL ||
+                       now - due >= (ULONG64)KI_TIMER_PATIENCE * KeQueryTimeIncrement()))
         KeInsertQueueDpc(&KiTimerExpireDpc, NULL, NULL);    /* FALSE if already queued */
 }
 

@@ -119,3 +119,41 @@ KTEST(timer_due_in_the_past_expires_at_once)
     KeFlushQueuedDpcs();
     KT_EXPECT_EQ(KtTimerDpcs, 1);
 }
+
+/* A CPU holding DISPATCH_LEVEL for a long time does not hold up another
+ * CPU's timers: CPU 0 (whose tick advances the interrupt time, so it sees
+ * a timer due first) stays at DISPATCH_LEVEL until this thread's 2 ms
+ * delay on CPU 1 has ended, or 5 s pass: then the expiry waited for CPU 0. */
+static volatile LONG KtDelayEnded, KtHolderGaveUp;
+
+static void hold_dispatch_or_delay(void *Context)
+{
+    LARGE_INTEGER ms = kt_ms(2);
+
+    UNREFERENCED_PARAMETER(Context);
+    if (KeGetCurrentProcessorNumber() == 1) {
+        KeDelayExecutionThread(KernelMode, FALSE, &ms);
+        __atomic_store_n(&KtDelayEnded, 1, __ATOMIC_RELEASE);
+    } else if (KeGetCurrentProcessorNumber() == 0) {
+        KIRQL old = KeRaiseIrqlToDpcLevel();
+        ULONG64 deadline = KeQueryInterruptTime() + 5 * 10000000ull;
+        while (!__atomic_load_n(&KtDelayEnded, __ATOMIC_ACQUIRE))
+            if (KeQueryInterruptTime() > deadline) {
+                KtHolderGaveUp = 1;
+                break;
+            }
+        KeLowerIrql(old);
+    }
+}
+
+KTEST(timer_not_held_up_by_another_cpu_at_dispatch_level)
+{
+    KT_REQUIRE_CPUS(2);
+    KAFFINITY previous = KeSetSystemAffinityThreadEx(2);    /* this thread to CPU 1 */
+    for (ULONG trial = 0; trial < 4; trial++) {
+        KtDelayEnded = KtHolderGaveUp = 0;
+        ktest_run_on_all_cpus(hold_dispatch_or_delay, NULL);    /* CPU 0: its idle thread */
+        KT_EXPECT_EQ(KtHolderGaveUp, 0);
+    }
+    KeRevertToUserAffinityThreadEx(previous);
+}
