@@ -21,82 +21,8 @@
 #include "kernel/thread/thread.h"
 #include "kernel/smp/pcr.h"
 #include "kernel/locks/spinlock_check.h"
+#include "kt_call.h"
 
-#define KT_CULPRIT_WAIT_MS 10000        /* generous: vCPUs share 2 host cores */
-
-/* ---- A call whose return address the test knows ------------------------- */
-
-/* kt_call(Routine, Args) calls Routine(Args[0], ..., Args[7]) and returns what
- * it returns; inside Routine, __builtin_return_address(0) is
- * kt_call_returns_here.  Eight arguments, six in registers and two on the
- * stack (System V ABI), cover every routine tested here; a routine that
- * takes fewer ignores the rest.  The stub keeps a frame (push rbp) so the
- * STOP screen's backtrace goes through it, and the stack is 16-byte aligned
- * at the call.  KT_CALL(KeSetEvent, (ULONG_PTR)&event, 0, FALSE): the
- * arguments left out are 0. */
-ULONG_PTR kt_call(PVOID Routine, const ULONG_PTR Args[8]);
-extern const char kt_call_returns_here[];
-__asm__(".pushsection .text\n"
-        ".type kt_call, @function\n"
-        "kt_call:\n"
-        "    push %rbp\n"
-        "    mov %rsp, %rbp\n"
-        "    mov %rdi, %rax\n"
-        "    mov %rsi, %r10\n"
-        "    push 56(%r10)\n"          /* Args[7], the 8th argument */
-        "    push 48(%r10)\n"          /* Args[6], the 7th */
-        "    mov 0(%r10), %rdi\n"
-        "    mov 8(%r10), %rsi\n"
-        "    mov 16(%r10), %rdx\n"
-        "    mov 24(%r10), %rcx\n"
-        "    mov 32(%r10), %r8\n"
-        "    mov 40(%r10), %r9\n"
-        "    call *%rax\n"
-        "kt_call_returns_here:\n"
-        "    leave\n"
-        "    ret\n"
-        ".size kt_call, . - kt_call\n"
-        ".popsection\n");
-
-#define KT_CALL(routine, ...) kt_call((PVOID)(routine), (const ULONG_PTR[8]){ __VA_ARGS__ })
-#define KT_CALLER KT_P(kt_call_returns_here)
-
-/* ---- The culprit thread -------------------------------------------------- */
-
-/* A thread at the test thread's priority, on any CPU, not started yet: the
- * expectation may name it before it runs. */
-static PETHREAD kt_culprit(PKSTART_ROUTINE Routine, PVOID Context)
-{
-    PETHREAD thread = NULL;
-    NTSTATUS status = KiCreateSystemThread(Routine, Context, ~(KAFFINITY)0,
-                                           KI_SYSTEM_BASE_PRIORITY, &thread);
-
-    if (!NT_SUCCESS(status))
-        ktest_fail(__FILE__, __LINE__, "KiCreateSystemThread: 0x%08x", (ULONG)status);
-    return thread;
-}
-
-/* Start it and wait for the bug check it must cause; a culprit that ends
- * instead fails the test. */
-static VOID kt_run_culprit(PETHREAD Thread)
-{
-    LARGE_INTEGER timeout;
-
-    if (Thread == NULL)
-        return;
-    timeout.QuadPart = -(LONGLONG)KT_CULPRIT_WAIT_MS * 10000;
-    KiStartThread(Thread);
-    NTSTATUS status = KeWaitForSingleObject(Thread, Executive, KernelMode, FALSE, &timeout);
-    if (status == STATUS_WAIT_0)
-        ktest_fail(__FILE__, __LINE__, "the thread ended without a bug check");
-    else
-        ktest_fail(__FILE__, __LINE__, "no bug check in %u ms (wait status 0x%x)",
-                   KT_CULPRIT_WAIT_MS, (ULONG)status);
-    ObDereferenceObject(Thread);
-}
-
-/* Create, announce, run: for the culprits whose expectation does not name them. */
-#define KT_RUN_CULPRIT(routine, context) kt_run_culprit(kt_culprit((routine), (context)))
 
 static KEVENT KtEvent;          /* never set unless a test says so */
 static KMUTEX KtMutex;
