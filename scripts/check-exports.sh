@@ -77,6 +77,23 @@ KeInsertQueueDpc KeRemoveQueueDpc KeIsExecutingDpc KeFlushQueuedDpcs
 KeGenericCallDpc KeSignalCallDpcDone KeSignalCallDpcSynchronize
 KeQueryDpcWatchdogInformation
 
+# wdm/dispatcher.h
+KeInitializeEvent KeSetEvent KeResetEvent KeClearEvent KeReadStateEvent KePulseEvent
+KeInitializeSemaphore KeReleaseSemaphore KeReadStateSemaphore
+KeInitializeMutex KeReleaseMutex KeReadStateMutex
+KeWaitForSingleObject KeWaitForMultipleObjects
+KeInitializeTimer KeInitializeTimerEx KeSetTimer KeSetTimerEx KeCancelTimer KeReadStateTimer
+
+# wdm/thread.h (KeGetCurrentThread is inline, as in the WDK x64 header)
+PsCreateSystemThread PsTerminateSystemThread PsGetCurrentThread PsGetCurrentThreadId
+KeSetPriorityThread KeQueryPriorityThread KeSetBasePriorityThread
+KeSetSystemAffinityThreadEx KeRevertToUserAffinityThreadEx KeDelayExecutionThread
+ObReferenceObjectByHandle ObfReferenceObject ObfDereferenceObject ZwClose
+
+# wdm/apc.h
+KeEnterCriticalRegion KeLeaveCriticalRegion KeEnterGuardedRegion KeLeaveGuardedRegion
+KeAreApcsDisabled KeAreAllApcsDisabled KeInitializeApc KeInsertQueueApc
+
 # wdm/bugcheck.h (KeInitializeCallbackRecord is a macro, as in the WDK)
 KeRegisterBugCheckCallback KeDeregisterBugCheckCallback
 

@@ -37,7 +37,8 @@ FORCEINLINE PKTHREAD KeGetCurrentThread(VOID)
     __asm__ volatile("mov %%gs:0x188, %0" : "=r"(thread));
     return thread;
 }
-#define PsGetCurrentThread() ((PETHREAD)KeGetCurrentThread())
+/* WDK: the same object as KeGetCurrentThread, as an executive thread. */
+NTKERNELAPI PETHREAD NTAPI PsGetCurrentThread(VOID);
 NTKERNELAPI HANDLE NTAPI PsGetCurrentThreadId(VOID);
 
 /* ---- System threads (kernel/thread/thread.c) ------------------------------ */

@@ -242,6 +242,11 @@ NTSTATUS NTAPI PsTerminateSystemThread(NTSTATUS ExitStatus)
     exit_thread(thread, ExitStatus, (PVOID)CALLER);
 }
 
+PETHREAD NTAPI PsGetCurrentThread(VOID)
+{
+    return (PETHREAD)KeGetCurrentThread();     /* an ETHREAD begins with its KTHREAD */
+}
+
 HANDLE NTAPI PsGetCurrentThreadId(VOID)
 {
     return ((PETHREAD)KeGetCurrentThread())->Cid.UniqueThread;

@@ -16,12 +16,14 @@ static volatile ULONG64 KtRanAt;        /* TSC when the high-priority thread ran
 static volatile KIRQL KtIrqlSeen;
 static volatile PKTHREAD KtSelfSeen;
 static volatile HANDLE KtIdSeen;
+static volatile PETHREAD KtEthreadSeen;
 
 static VOID NTAPI record_and_exit(PVOID Context)
 {
     KtIrqlSeen = KeGetCurrentIrql();
     KtSelfSeen = KeGetCurrentThread();
     KtIdSeen = PsGetCurrentThreadId();
+    KtEthreadSeen = PsGetCurrentThread();
     KtRanAt = rdtsc();
     __atomic_store_n(&KtRan, 1, __ATOMIC_RELEASE);
     PsTerminateSystemThread((NTSTATUS)(ULONG_PTR)Context);
@@ -49,6 +51,7 @@ KTEST(thread_create_reference_close_wait)
     KT_EXPECT_EQ(KtRan, 1);
     KT_EXPECT_EQ(KtIrqlSeen, PASSIVE_LEVEL);                /* WDK: starts at PASSIVE_LEVEL */
     KT_EXPECT_EQ((ULONG_PTR)KtSelfSeen, (ULONG_PTR)object);
+    KT_EXPECT_EQ((ULONG_PTR)KtEthreadSeen, (ULONG_PTR)object);
     KT_EXPECT_EQ((ULONG_PTR)KtIdSeen, (ULONG_PTR)cid.UniqueThread);
     KT_EXPECT_NE((ULONG_PTR)cid.UniqueThread, (ULONG_PTR)PsGetCurrentThreadId());
     KT_EXPECT_EQ(((PETHREAD)object)->ExitStatus, 0x1234);
