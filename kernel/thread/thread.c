@@ -114,6 +114,8 @@ NTSTATUS KiCreateSystemThread(PKSTART_ROUTINE StartRoutine, PVOID StartContext,
 {
     ULONG slot;
 
+    if ((Affinity & KiActiveProcessorSet()) == 0)
+        return STATUS_INVALID_PARAMETER;    /* no online CPU could ever run it */
     if (!take_slot(&slot))
         return STATUS_INSUFFICIENT_RESOURCES;
     KI_THREAD_OBJECT *object = &KiThreadObjects[slot];

@@ -174,7 +174,9 @@ ULONG64 KiDueInterruptTime(LONGLONG DueTime);
 
 /* ---- Threads (kernel/thread/thread.c) ------------------------------------- */
 /* A system thread at Priority that may run on Affinity, not started yet,
- * with two references: its own and the caller's. */
+ * with two references: its own and the caller's.  STATUS_INVALID_PARAMETER
+ * if Affinity names no online CPU, STATUS_INSUFFICIENT_RESOURCES if all
+ * KI_MAXIMUM_THREADS slots are in use. */
 NTSTATUS KiCreateSystemThread(PKSTART_ROUTINE StartRoutine, PVOID StartContext,
                               KAFFINITY Affinity, KPRIORITY Priority, PETHREAD *Thread);
 /* Make a created thread ready to run. */

@@ -308,3 +308,38 @@ KTEST(thread_thousand_threads_exact_accounting)
     KT_EXPECT_EQ(KeReadStateMutex(&KtCounterMutex), 1);
     KT_EXPECT_EQ(KeReadStateSemaphore(&KtDone), 0);
 }
+
+/* The pool has KI_MAXIMUM_THREADS slots: past them creation fails cleanly,
+ * and an affinity with no online CPU is refused. */
+static KEVENT KtHold;
+
+static VOID NTAPI wait_for_hold(PVOID Context)
+{
+    UNREFERENCED_PARAMETER(Context);
+    KeWaitForSingleObject(&KtHold, Executive, KernelMode, FALSE, NULL);
+}
+
+KTEST(thread_pool_exhausted_and_bad_affinity_refused)
+{
+    static PETHREAD threads[KI_MAXIMUM_THREADS];
+    ULONG created = 0;
+    PETHREAD extra;
+
+    KT_EXPECT_EQ(KiCreateSystemThread(wait_for_hold, NULL, (KAFFINITY)1 << 63, 8, &extra),
+                 STATUS_INVALID_PARAMETER);
+    KeInitializeEvent(&KtHold, NotificationEvent, FALSE);
+    for (; created < KI_MAXIMUM_THREADS; created++)
+        if (!NT_SUCCESS(KiCreateSystemThread(wait_for_hold, NULL, kt_all_cpus(), 8,
+                                             &threads[created])))
+            break;
+    /* This thread's own slot is one of them (and any a shell would have). */
+    KT_EXPECT_TRUE(created >= KI_MAXIMUM_THREADS - 4 && created < KI_MAXIMUM_THREADS);
+    HANDLE handle;
+    KT_EXPECT_EQ(PsCreateSystemThread(&handle, THREAD_ALL_ACCESS, NULL, NULL, NULL,
+                                      wait_for_hold, NULL), STATUS_INSUFFICIENT_RESOURCES);
+    for (ULONG i = 0; i < created; i++)
+        KiStartThread(threads[i]);
+    KeSetEvent(&KtHold, IO_NO_INCREMENT, FALSE);
+    for (ULONG i = 0; i < created; i++)
+        kt_join(threads[i]);
+}
