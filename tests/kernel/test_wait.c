@@ -412,3 +412,34 @@ KTEST(wait_timeouts_racing_releases_count_exactly)
     KT_EXPECT_EQ(KeReadStateSemaphore(&KtUnits), 0);
     kprintf("    # %d units taken, %d waits timed out\n", KtTaken, KtTimeouts);
 }
+
+/* A set with a priority increment boosts a variable-priority waiter above
+ * its base (to at most 15), and the boost decays a level a quantum. */
+static KEVENT KtBoostEvent;
+static volatile KPRIORITY KtBoostedTo;
+static volatile LONG KtBoostDecayed;
+
+static VOID NTAPI boosted_waiter(PVOID Context)
+{
+    UNREFERENCED_PARAMETER(Context);
+    KeWaitForSingleObject(&KtBoostEvent, Executive, KernelMode, FALSE, NULL);
+    KtBoostedTo = KeQueryPriorityThread(KeGetCurrentThread());
+    for (ULONG ms = 0; ms < 5000 && KeQueryPriorityThread(KeGetCurrentThread()) > 8; ms++)
+        KeStallExecutionProcessor(1000);    /* quanta end: it decays */
+    KtBoostDecayed = KeQueryPriorityThread(KeGetCurrentThread()) == 8;
+}
+
+KTEST(wait_increment_boosts_the_waiter_then_decays)
+{
+    LARGE_INTEGER ms = kt_ms(3);
+
+    KeInitializeEvent(&KtBoostEvent, NotificationEvent, FALSE);
+    KtBoostedTo = 0;
+    KtBoostDecayed = 0;
+    PETHREAD thread = kt_start(boosted_waiter, NULL, (KAFFINITY)1 << kt_last_cpu(), 8);
+    KeDelayExecutionThread(KernelMode, FALSE, &ms);
+    KeSetEvent(&KtBoostEvent, 5, FALSE);
+    kt_join(thread);
+    KT_EXPECT_EQ(KtBoostedTo, 13);
+    KT_EXPECT_EQ(KtBoostDecayed, 1);
+}
