@@ -187,9 +187,10 @@ KTEST(dpc_threaded_preempted_by_an_ordinary_dpc)
 typedef struct _KT_FOR_DPC {
     volatile LONG Runs;
     KIRQL Entry, Returned, Held, Released, QueuedOld, QueuedHeld, QueuedReleased;
+    /* One lock per context: the validator would rightly object to one lock
+     * held at PASSIVE_LEVEL here and taken by a DPC there (0xC4/0x6004). */
+    KSPIN_LOCK Lock;
 } KT_FOR_DPC;
-
-static KSPIN_LOCK KtForDpcLock;
 
 static VOID kt_for_dpc(PKDPC Dpc, PVOID Context, PVOID Argument1, PVOID Argument2)
 {
@@ -200,11 +201,11 @@ static VOID kt_for_dpc(PKDPC Dpc, PVOID Context, PVOID Argument1, PVOID Argument
     UNREFERENCED_PARAMETER(Argument1);
     UNREFERENCED_PARAMETER(Argument2);
     r->Entry = KeGetCurrentIrql();
-    r->Returned = KeAcquireSpinLockForDpc(&KtForDpcLock);
+    r->Returned = KeAcquireSpinLockForDpc(&r->Lock);
     r->Held = KeGetCurrentIrql();
-    KeReleaseSpinLockForDpc(&KtForDpcLock, r->Returned);
+    KeReleaseSpinLockForDpc(&r->Lock, r->Returned);
     r->Released = KeGetCurrentIrql();
-    KeAcquireInStackQueuedSpinLockForDpc(&KtForDpcLock, &handle);
+    KeAcquireInStackQueuedSpinLockForDpc(&r->Lock, &handle);
     r->QueuedOld = handle.OldIrql;
     r->QueuedHeld = KeGetCurrentIrql();
     KeReleaseInStackQueuedSpinLockForDpc(&handle);
@@ -221,7 +222,7 @@ static void kt_expect_for_dpc(const KT_FOR_DPC *r, KIRQL Entry, KIRQL Held)
     KT_EXPECT_EQ(r->QueuedOld, Entry);
     KT_EXPECT_EQ(r->QueuedHeld, Held);
     KT_EXPECT_EQ(r->QueuedReleased, Entry);
-    KT_EXPECT_EQ(KtForDpcLock, 0);
+    KT_EXPECT_EQ(r->Lock, 0);
 }
 
 KTEST(dpc_threaded_for_dpc_locks_raise_and_lower)
