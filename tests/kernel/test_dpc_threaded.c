@@ -320,3 +320,27 @@ KTEST(dpc_threaded_off_runs_as_an_ordinary_dpc)
     KT_ASSERT_TRUE(kt_wait_at_least(&f.Runs, 1));
     kt_expect_for_dpc(&f, DISPATCH_LEVEL, DISPATCH_LEVEL);
 }
+
+/* A threaded routine must give back PASSIVE_LEVEL, the level it was called
+ * at: checked build, 0xC8 with P1 = (found 2 << 16) | (expected 0 << 8) | 4,
+ * P2 the routine, P3 the KDPC, P4 its context (as for an ordinary DPC). */
+static KDPC KtThreadedWrongIrqlDpc;
+
+static VOID kt_threaded_returns_at_dispatch(PKDPC Dpc, PVOID Context, PVOID Argument1,
+                                            PVOID Argument2)
+{
+    UNREFERENCED_PARAMETER(Dpc);
+    UNREFERENCED_PARAMETER(Context);
+    UNREFERENCED_PARAMETER(Argument1);
+    UNREFERENCED_PARAMETER(Argument2);
+    (void)KeRaiseIrqlToDpcLevel();
+}
+
+KTEST_BUGCHECK(dpc_threaded_routine_returns_at_wrong_irql, IRQL_UNEXPECTED_VALUE)
+{
+    ktest_expect_bugcheck(KT_P(0x20004), KT_P(kt_threaded_returns_at_dispatch),
+                          KT_P(&KtThreadedWrongIrqlDpc), KT_P(0x78));
+    KeInitializeThreadedDpc(&KtThreadedWrongIrqlDpc, kt_threaded_returns_at_dispatch, (PVOID)0x78);
+    KeInsertQueueDpc(&KtThreadedWrongIrqlDpc, NULL, NULL);
+    KeFlushQueuedDpcs();
+}
