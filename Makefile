@@ -11,6 +11,7 @@
 #   make test-big     the SMP tests on 32 vCPUs (part of make test)
 #   make test-uefi    the SMP and IRQL tests booted under OVMF (part of make test)
 #   make test-calibrate  the TSC against the HPET, the PM timer and the PIT (part of make test)
+#   make test-threaded-off  the threaded DPC tests with threaded_dpcs=off (part of make test)
 #   make test-screen  the screen console and the blue STOP screen, on screendumps (part of make test)
 #   make bench        benchmarks of the free build -> build/bench/
 #   make mutants      break the kernel on purpose (tests/mutants/), check the tests notice
@@ -93,7 +94,7 @@ else
 Q := @
 endif
 
-.PHONY: all run debug test test-kernel test-host test-big test-uefi test-calibrate test-screen test-run test-shell bench mutants soak trace test-trace tools clean
+.PHONY: all run debug test test-kernel test-host test-big test-uefi test-calibrate test-threaded-off test-screen test-run test-shell bench mutants soak trace test-trace tools clean
 all: $(BUILD)/kernel.iso
 
 # Every object also depends on this Makefile: a changed flag rebuilds all.
@@ -263,6 +264,15 @@ test-calibrate: all
 		--filter 'calibrate_*' --accel "$(ACCEL)" --cmdline calibrate=$$reference \
 		--log-dir $(BUILD)/test-logs-calibrate-$$reference \
 		--label "$(BUILD_KIND) calibrate=$$reference" || exit 1; done
+
+# The threaded DPC and ForDpc tests with threaded_dpcs=off: threaded DPCs
+# then run as ordinary DPCs, as on Windows (kernel/dpc/dpc_thread.c).
+test-threaded-off: all
+	$(Q)sh scripts/need.sh test
+	$(Q)python3 tests/runner.py --iso $(BUILD)/kernel.iso --smp 2 --neg-smp "" \
+		--filter 'dpc_threaded_*,dpc_*for_dpc*,spinlock_for_dpc_*' --accel "$(ACCEL)" \
+		--cmdline threaded_dpcs=off --log-dir $(BUILD)/test-logs-threaded-off \
+		--label "$(BUILD_KIND) threaded_dpcs=off"
 
 # The SMP and IRQL tests once more under UEFI firmware, at 4 vCPUs: the same
 # ISO through GRUB's x86_64-efi platform.  Each boot gets a throw-away view

@@ -95,6 +95,7 @@ static void start_main_thread(void)
 
     KiInitializeTimers();
     KiInitializeApcs();
+    KiStartDpcThreads();                /* every CPU is up: one DPC thread each */
     if (!NT_SUCCESS(KiCreateSystemThread(KiMainThread, NULL, (KAFFINITY)1,
                                          KI_SYSTEM_BASE_PRIORITY, &thread)))
         KeBugCheckEx(PHASE0_INITIALIZATION_FAILED, 0, 0, 0, 0);

@@ -44,6 +44,8 @@ run_suite "checked kernel, race points on" test-kernel CHECKED=1 RACE=1 TEST_SMP
 run_suite "free kernel, race points on" test-kernel CHECKED=0 RACE=1 TEST_SMP=4 NEG_SMP=
 run_suite "checked kernel on 32 vCPUs" test-big CHECKED=1
 run_suite "checked kernel under UEFI" test-uefi CHECKED=1
+run_suite "checked kernel, threaded_dpcs=off" test-threaded-off CHECKED=1
+run_suite "free kernel, threaded_dpcs=off" test-threaded-off CHECKED=0
 for reference in hpet pmtimer pit; do
     run_suite "checked kernel, TSC against calibrate=$reference" test-calibrate CHECKED=1 CALIBRATE=$reference
 done

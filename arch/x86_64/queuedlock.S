@@ -155,15 +155,16 @@ KeAcquireInStackQueuedSpinLockAtDpcLevel:
     .size   KeAcquireInStackQueuedSpinLockAtDpcLevel, . - KeAcquireInStackQueuedSpinLockAtDpcLevel
 
 /* VOID KeAcquireInStackQueuedSpinLockForDpc(PKSPIN_LOCK, PKLOCK_QUEUE_HANDLE):
- * raise only from below DISPATCH_LEVEL (a threaded DPC at PASSIVE_LEVEL). */
+ * raise only in a threaded DPC (KPRCB.DpcThreadActive, at PASSIVE_LEVEL);
+ * elsewhere join the queue at the current IRQL, unchanged, as Windows does. */
     .globl  KeAcquireInStackQueuedSpinLockForDpc
     .type   KeAcquireInStackQueuedSpinLockForDpc, @function
     .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 KeAcquireInStackQueuedSpinLockForDpc:
     mov     %cr8, %rax
     mov     %al, OLDIRQL(%rsi)
-    cmp     $DISPATCH_LEVEL, %eax
-    jae     1f
+    cmpb    $0, %gs:KI_PCR_DPC_THREAD_ACTIVE
+    je      1f
     mov     $DISPATCH_LEVEL, %ecx
     mov     %rcx, %cr8
 1:  MCS_ACQUIRE_AND_RETURN KI_LOCK_IN_STACK
@@ -189,16 +190,16 @@ KeReleaseInStackQueuedSpinLockFromDpcLevel:
     ret
     .size   KeReleaseInStackQueuedSpinLockFromDpcLevel, . - KeReleaseInStackQueuedSpinLockFromDpcLevel
 
-/* VOID KeReleaseInStackQueuedSpinLockForDpc(PKLOCK_QUEUE_HANDLE): lower only
- * if the acquire raised. */
+/* VOID KeReleaseInStackQueuedSpinLockForDpc(PKLOCK_QUEUE_HANDLE): lower to
+ * OldIrql only in a threaded DPC, as the acquire raised only there. */
     .globl  KeReleaseInStackQueuedSpinLockForDpc
     .type   KeReleaseInStackQueuedSpinLockForDpc, @function
     .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 KeReleaseInStackQueuedSpinLockForDpc:
     movzbl  OLDIRQL(%rdi), %esi
     MCS_RELEASE KI_LOCK_IN_STACK
-    cmp     $DISPATCH_LEVEL, %esi
-    jae     1f
+    cmpb    $0, %gs:KI_PCR_DPC_THREAD_ACTIVE
+    je      1f
     mov     %rsi, %cr8
 1:  ret
     .size   KeReleaseInStackQueuedSpinLockForDpc, . - KeReleaseInStackQueuedSpinLockForDpc

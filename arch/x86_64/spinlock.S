@@ -142,23 +142,24 @@ KeTryToAcquireSpinLockAtDpcLevel:
 1:  ret
     .size   KeTryToAcquireSpinLockAtDpcLevel, . - KeTryToAcquireSpinLockAtDpcLevel
 
-/* KIRQL KeAcquireSpinLockForDpc(PKSPIN_LOCK SpinLock): a threaded DPC runs at
- * PASSIVE_LEVEL (raise to DISPATCH_LEVEL) or at DISPATCH_LEVEL (no change);
- * returns the entry IRQL either way. */
+/* KIRQL KeAcquireSpinLockForDpc(PKSPIN_LOCK SpinLock): in a threaded DPC
+ * (KPRCB.DpcThreadActive, at PASSIVE_LEVEL) raise to DISPATCH_LEVEL;
+ * anywhere else take the lock at the current IRQL without changing it, as
+ * Windows does.  Returns the entry IRQL either way. */
     .globl  KeAcquireSpinLockForDpc
     .type   KeAcquireSpinLockForDpc, @function
     .p2align 6                          /* a cache line: no fast path straddles a line or a page */
 KeAcquireSpinLockForDpc:
     mov     %cr8, %rax
-    cmp     $DISPATCH_LEVEL, %eax
-    jae     1f
+    cmpb    $0, %gs:KI_PCR_DPC_THREAD_ACTIVE
+    je      1f
     mov     $DISPATCH_LEVEL, %ecx
     mov     %rcx, %cr8
 1:  TAKE_AND_RETURN spinlock.acquire_for_dpc
     .size   KeAcquireSpinLockForDpc, . - KeAcquireSpinLockForDpc
 
 /* VOID KeReleaseSpinLockForDpc(PKSPIN_LOCK SpinLock, KIRQL OldIrql):
- * lowers only if the acquire raised. */
+ * lowers to OldIrql only in a threaded DPC, as the acquire raised only there. */
     .globl  KeReleaseSpinLockForDpc
     .type   KeReleaseSpinLockForDpc, @function
     .p2align 6                          /* a cache line: no fast path straddles a line or a page */
@@ -167,9 +168,9 @@ KeReleaseSpinLockForDpc:
     TRACE_LOCK KI_TRACE_LOCK_RELEASE, KI_LOCK_EXECUTIVE
     movq    $0, (%rdi)
     RACE_POINT spinlock.release_for_dpc.stored
+    cmpb    $0, %gs:KI_PCR_DPC_THREAD_ACTIVE
+    je      1f
     movzbl  %sil, %esi
-    cmp     $DISPATCH_LEVEL, %esi
-    jae     1f
     mov     %rsi, %cr8
 1:  ret
     .size   KeReleaseSpinLockForDpc, . - KeReleaseSpinLockForDpc

@@ -88,8 +88,9 @@ typedef struct _KDPC_WATCHDOG_INFORMATION {
 /* The DPC object (kernel/dpc/dpc.c).  Any IRQL. */
 NTKERNELAPI VOID NTAPI KeInitializeDpc(_Out_ PRKDPC Dpc, _In_ PKDEFERRED_ROUTINE DeferredRoutine,
                                        _In_opt_ PVOID DeferredContext);
-/* Without a thread scheduler a threaded DPC runs as an ordinary DPC, at
- * DISPATCH_LEVEL, as on Windows with threaded DPCs disabled. */
+/* Runs at PASSIVE_LEVEL on the target CPU's DPC thread; with the boot option
+ * threaded_dpcs=off, as an ordinary DPC at DISPATCH_LEVEL, as on Windows
+ * with threaded DPCs disabled (kernel/dpc/dpc_thread.c). */
 NTKERNELAPI VOID NTAPI KeInitializeThreadedDpc(_Out_ PRKDPC Dpc,
                                                _In_ PKDEFERRED_ROUTINE DeferredRoutine,
                                                _In_opt_ PVOID DeferredContext);

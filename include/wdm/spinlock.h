@@ -13,7 +13,8 @@
  * IRQL, in one line per kind (entry -> while held -> after release):
  *   KeAcquireSpinLock / KeReleaseSpinLock          <= 2 -> 2 -> old
  *   ...AtDpcLevel / ...FromDpcLevel                >= 2 -> =  -> =
- *   ...ForDpc                                      0 or 2 -> 2 -> old
+ *   ...ForDpc in a threaded DPC                    0 -> 2 -> 0
+ *   ...ForDpc anywhere else                        =  -> =  -> =
  *   ...RaiseToSynch                                <= 12 -> 12 -> old
  *   ExInterlocked*                                 any, unchanged (interrupts off inside)
  * The routines change CR8 only: interrupts stay enabled (IF = 1) throughout.
@@ -125,8 +126,9 @@ NTKERNELAPI BOOLEAN FASTCALL KeTryToAcquireSpinLockAtDpcLevel(_Inout_ PKSPIN_LOC
 _Must_inspect_result_
 NTKERNELAPI BOOLEAN FASTCALL KeTestSpinLock(_In_ PKSPIN_LOCK SpinLock);
 
-/* Threaded DPCs (Vista+): raise to DISPATCH_LEVEL only if entered below it;
- * release lowers only if the acquire raised. */
+/* Threaded DPCs (Vista+): raise to DISPATCH_LEVEL and lower back only while
+ * a threaded DPC runs on this CPU; anywhere else take and release the lock
+ * at the current IRQL, unchanged (and return it), as Windows does. */
 _IRQL_requires_max_(DISPATCH_LEVEL)
 NTKERNELAPI KIRQL NTAPI KeAcquireSpinLockForDpc(_Inout_ PKSPIN_LOCK SpinLock);
 _IRQL_requires_(DISPATCH_LEVEL)

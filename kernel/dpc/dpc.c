@@ -8,8 +8,8 @@
  * these setters lock anything: the WDK allows them only while the DPC is
  * not queued, and then its owner alone touches it.
  *
- * Flushing appends a marker DPC to every CPU's queue that has work queued
- * or running and waits for all markers: a CPU runs its queue in order, so
+ * Flushing appends a marker DPC to every CPU's queue (threaded queues
+ * first) that has work queued or running and waits for all markers: a CPU runs its queue in order, so
  * its marker runs after every DPC queued there before it (High importance
  * ones sit at the head, ahead of it anyway) and after the routine running
  * when it was queued.
@@ -40,9 +40,10 @@ VOID NTAPI KeInitializeDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine, PVOID
     initialize(Dpc, DpcObject, DeferredRoutine, DeferredContext);
 }
 
-/* No threads here, so no DPC thread: a threaded DPC is queued and run like
- * an ordinary one, at DISPATCH_LEVEL, as Windows does when threaded DPCs are
- * turned off.  The WDK requires its routine to work at either level. */
+/* Runs at PASSIVE_LEVEL on the target CPU's DPC thread
+ * (kernel/dpc/dpc_thread.c); with threaded_dpcs=off, as an ordinary DPC at
+ * DISPATCH_LEVEL, as Windows does when threaded DPCs are turned off.  The
+ * WDK requires its routine to work at either level. */
 VOID NTAPI KeInitializeThreadedDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine,
                                    PVOID DeferredContext)
 {
@@ -93,25 +94,44 @@ static VOID flush_marker(PKDPC Dpc, PVOID Context, PVOID SystemArgument1, PVOID 
     __atomic_fetch_sub((volatile LONG *)Context, 1, __ATOMIC_RELEASE);
 }
 
-VOID NTAPI KeFlushQueuedDpcs(VOID)
+/* One marker per busy queue of one kind, then wait for them all.  A
+ * threaded marker sits at the tail of a threaded queue: the DPC thread runs
+ * its queue one routine at a time, in order, so the marker runs after every
+ * threaded DPC queued there before it and after the one running. */
+static VOID flush(KDPC Markers[], ULONG Count, BOOLEAN Threaded)
 {
-    KDPC markers[MAXIMUM_PROCESSORS];   /* 4 KiB of stack: one per CPU */
     volatile LONG remaining = 0;
-    ULONG count = KiActiveProcessorCount();
 
-    KiCheckDpcWaitIrql(KeFlushQueuedDpcs, CALLER);
-    for (ULONG n = 0; n < count; n++) {
-        if (!KiDpcQueueBusy(n))
+    for (ULONG n = 0; n < Count; n++) {
+        if (Threaded ? !KiThreadedDpcQueueBusy(n) : !KiDpcQueueBusy(n))
             continue;                   /* nothing queued before us, nothing running */
-        KI_RACE_POINT("dpc.flush.saw_busy");
-        KeInitializeDpc(&markers[n], flush_marker, (PVOID)&remaining);
-        /* MediumHigh: at the tail like Medium, but another CPU is
-         * interrupted at once instead of at its next tick. */
-        KeSetImportanceDpc(&markers[n], MediumHighImportance);
-        KeSetTargetProcessorDpc(&markers[n], (CCHAR)n);
+        if (Threaded) {
+            KI_RACE_POINT("dpc.flush.saw_threaded_busy");
+            KeInitializeThreadedDpc(&Markers[n], flush_marker, (PVOID)&remaining);
+        } else {
+            KI_RACE_POINT("dpc.flush.saw_busy");
+            KeInitializeDpc(&Markers[n], flush_marker, (PVOID)&remaining);
+            /* MediumHigh: at the tail like Medium, but another CPU is
+             * interrupted at once instead of at its next tick. */
+            KeSetImportanceDpc(&Markers[n], MediumHighImportance);
+        }
+        KeSetTargetProcessorDpc(&Markers[n], (CCHAR)n);
         __atomic_fetch_add(&remaining, 1, __ATOMIC_RELAXED);
-        KeInsertQueueDpc(&markers[n], NULL, NULL);
+        KeInsertQueueDpc(&Markers[n], NULL, NULL);
     }
     while (__atomic_load_n(&remaining, __ATOMIC_ACQUIRE) != 0)
         cpu_relax();
+}
+
+VOID NTAPI KeFlushQueuedDpcs(VOID)
+{
+    KDPC markers[MAXIMUM_PROCESSORS];   /* 4 KiB of stack: one per CPU */
+    ULONG count = KiActiveProcessorCount();
+
+    KiCheckDpcWaitIrql(KeFlushQueuedDpcs, CALLER);
+    /* Threaded queues first: the ordinary pass then also covers any
+     * ordinary DPC a threaded routine queued.  Off, there are none. */
+    if (KiThreadedDpcEnable)
+        flush(markers, count, TRUE);
+    flush(markers, count, FALSE);
 }

@@ -47,6 +47,24 @@ BOOLEAN KiDpcRequestNow(KDPC_IMPORTANCE Importance, BOOLEAN OnCurrentCpu, ULONG 
  * taken under its queue lock). */
 BOOLEAN KiDpcQueueBusy(ULONG Number);
 
+/* Processor Number's threaded queue is non-empty or its DPC thread is
+ * running a routine (a snapshot taken under its queue lock). */
+BOOLEAN KiThreadedDpcQueueBusy(ULONG Number);
+
+/* Threaded DPCs (kernel/dpc/dpc_thread.c).  KiThreadedDpcEnable: the
+ * `threaded_dpcs` option, fixed before the first DPC is queued.  A
+ * threaded DPC goes on the threaded queue only while it is on; off, it is
+ * queued and run as an ordinary DPC, as Windows does. */
+extern BOOLEAN KiThreadedDpcEnable;
+static inline BOOLEAN KiIsThreadedDpc(PRKDPC Dpc)
+{
+    return Dpc->Type == ThreadedDpcObject && KiThreadedDpcEnable;
+}
+/* One DPC thread per active CPU; from the boot CPU once threads run. */
+VOID KiStartDpcThreads(VOID);
+/* The DPC thread's drain of its threaded queue (kernel/dpc/dpc_queue.c). */
+VOID KiRetireThreadedDpcList(PKPRCB Prcb);
+
 /* TRUE when this CPU is running on its DPC stack. */
 BOOLEAN KiIsOnDpcStack(VOID);
 

@@ -122,6 +122,7 @@ BOOLEAN NTAPI KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemAr
     PKDPC_DATA queue = &target->DpcData;
     PVOID unqueued = NULL;
     BOOLEAN inserted = FALSE, request = FALSE;
+    BOOLEAN threaded = KiIsThreadedDpc(Dpc);
 
     dpc_lock(queue);
     KI_RACE_POINT("dpc.insert.locked");
@@ -131,18 +132,31 @@ BOOLEAN NTAPI KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemAr
         inserted = TRUE;
         Dpc->SystemArgument1 = SystemArgument1;
         Dpc->SystemArgument2 = SystemArgument2;
+        PLIST_ENTRY head = threaded ? &queue->ThreadedDpcListHead : &queue->DpcListHead;
         if (Dpc->Importance == HighImportance)
-            InsertHeadList(&queue->DpcListHead, &Dpc->DpcListEntry);
+            InsertHeadList(head, &Dpc->DpcListEntry);
         else
-            InsertTailList(&queue->DpcListHead, &Dpc->DpcListEntry);
-        queue->DpcQueueDepth++;
+            InsertTailList(head, &Dpc->DpcListEntry);
         queue->DpcCount++;
-        if (KiDpcRequestNow((KDPC_IMPORTANCE)Dpc->Importance, target == KeGetCurrentPrcb(),
-                            queue->DpcQueueDepth, target->MaximumDpcQueueDepth,
-                            target->DpcRequestRate, target->MinimumDpcRate) &&
-            !target->DpcRoutineActive && !target->DpcInterruptRequested) {
-            target->DpcInterruptRequested = TRUE;   /* later inserters need not ask again */
-            request = TRUE;
+        if (threaded) {
+            queue->ThreadedDpcQueueDepth++;
+            /* The thread clears DpcThreadRequested only under this lock
+             * after finding its queue empty: while set, it will see ours. */
+            if (!target->DpcThreadRequested) {
+                target->DpcThreadRequested = TRUE;
+                target->DpcSetEventRequest = TRUE;  /* for the 0x2F handler */
+                request = TRUE;
+            }
+            KI_RACE_POINT("dpc.insert.threaded_queued");
+        } else {
+            queue->DpcQueueDepth++;
+            if (KiDpcRequestNow((KDPC_IMPORTANCE)Dpc->Importance, target == KeGetCurrentPrcb(),
+                                queue->DpcQueueDepth, target->MaximumDpcQueueDepth,
+                                target->DpcRequestRate, target->MinimumDpcRate) &&
+                !target->DpcRoutineActive && !target->DpcInterruptRequested) {
+                target->DpcInterruptRequested = TRUE;   /* later inserters need not ask again */
+                request = TRUE;
+            }
         }
         KI_RACE_POINT("dpc.insert.queued");     /* on the list, flags decided */
         KI_TRACE(KI_TRACE_DPC, KI_TRACE_DPC_INSERT, Dpc->DeferredRoutine, Dpc,
@@ -152,7 +166,9 @@ BOOLEAN NTAPI KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemAr
     KI_RACE_POINT("dpc.insert.unlocked");       /* the target may drain it before we ask */
 
     /* To this CPU: a self-IPI that is pending before this returns, so at
-     * PASSIVE_LEVEL the DPC runs the moment popf below sets IF again. */
+     * PASSIVE_LEVEL the DPC runs the moment popf below sets IF again.  For a
+     * threaded DPC the same interrupt wakes the DPC thread: the inserter may
+     * be an ISR, which must not take the dispatcher lock KeSetEvent takes. */
     if (request)
         KiRequestSoftwareInterruptOn(target->Number, DISPATCH_LEVEL);
     restore_rflags(flags);
@@ -172,7 +188,10 @@ BOOLEAN NTAPI KeRemoveQueueDpc(PRKDPC Dpc)
         dpc_lock(queue);
         if (Dpc->DpcData == queue) {
             RemoveEntryList(&Dpc->DpcListEntry);
-            queue->DpcQueueDepth--;
+            if (KiIsThreadedDpc(Dpc))
+                queue->ThreadedDpcQueueDepth--;
+            else
+                queue->DpcQueueDepth--;
             __atomic_store_n(&Dpc->DpcData, NULL, __ATOMIC_RELEASE);
             removed = TRUE;
         }
@@ -199,6 +218,18 @@ BOOLEAN KiDpcQueueBusy(ULONG Number)
     return busy;
 }
 
+BOOLEAN KiThreadedDpcQueueBusy(ULONG Number)
+{
+    PKPRCB prcb = &KiProcessorBlock[Number].Prcb;
+    ULONG64 flags = interrupts_save_disable();
+
+    dpc_lock(&prcb->DpcData);
+    BOOLEAN busy = prcb->DpcData.ThreadedDpcQueueDepth != 0 || prcb->DpcThreadActive;
+    dpc_unlock(&prcb->DpcData);
+    restore_rflags(flags);
+    return busy;
+}
+
 BOOLEAN KiIsOnDpcStack(VOID)
 {
     UCHAR here;
@@ -207,21 +238,23 @@ BOOLEAN KiIsOnDpcStack(VOID)
     return &here < top && &here >= top - KI_DPC_STACK_SIZE;
 }
 
-/* A DPC routine must give back DISPATCH_LEVEL.  Checked build: WDK Bug
- * Check 0xC8, P1 (found << 16) | (DISPATCH_LEVEL << 8) | 4, P2 the routine,
- * P3 the KDPC, P4 its context.  Free build: put DISPATCH_LEVEL back, so the
- * loop goes on at its own level and 0x2F cannot nest on the DPC stack. */
-static void check_returned_irql(PKDEFERRED_ROUTINE Routine, PKDPC Dpc, PVOID Context)
+/* A DPC routine must give back the level it was called at: DISPATCH_LEVEL,
+ * or PASSIVE_LEVEL for a threaded one.  Checked build: WDK Bug Check 0xC8,
+ * P1 (found << 16) | (Expected << 8) | 4, P2 the routine, P3 the KDPC, P4
+ * its context.  Free build: put Expected back, so the loop goes on at its
+ * own level and 0x2F cannot nest on the DPC stack. */
+static void check_returned_irql(KIRQL Expected, PKDEFERRED_ROUTINE Routine, PKDPC Dpc,
+                                PVOID Context)
 {
     KIRQL found = (KIRQL)__readcr8();
 
-    if (found == DISPATCH_LEVEL)
+    if (found == Expected)
         return;
     if (DBG)
         KeBugCheckEx(IRQL_UNEXPECTED_VALUE,
-                     ((ULONG_PTR)found << 16) | (DISPATCH_LEVEL << 8) | KI_IRQL_UNIQUE_DPC,
+                     ((ULONG_PTR)found << 16) | ((ULONG_PTR)Expected << 8) | KI_IRQL_UNIQUE_DPC,
                      (ULONG_PTR)Routine, (ULONG_PTR)Dpc, (ULONG_PTR)Context);
-    __writecr8(DISPATCH_LEVEL);
+    __writecr8(Expected);
 }
 
 /* The drain loop (docs/dpc.md), on the DPC stack at DISPATCH_LEVEL. */
@@ -270,7 +303,55 @@ static VOID retire_dpc_list(PVOID Context)
          * the next DPC, or the code below us, takes the blame. */
         if (DBG)
             KiCheckNoLockKept(held, (PVOID)routine);
-        check_returned_irql(routine, dpc, context);     /* dpc may be gone: a number only */
+        check_returned_irql(DISPATCH_LEVEL, routine, dpc, context);     /* dpc may be gone: a number only */
+    }
+}
+
+/* The DPC thread's drain loop (kernel/dpc/dpc_thread.c), at PASSIVE_LEVEL
+ * in that thread: the threaded queue in order, each routine called with
+ * DpcThreadActive set and interrupts enabled, so an ordinary DPC (0x2F)
+ * may preempt it at any point it runs below DISPATCH_LEVEL. */
+VOID KiRetireThreadedDpcList(PKPRCB Prcb)
+{
+    PKDPC_DATA queue = &Prcb->DpcData;
+
+    for (;;) {
+        cli();
+        dpc_lock(queue);
+        if (IsListEmpty(&queue->ThreadedDpcListHead)) {
+            /* Under the lock, as the ordinary loop clears its flags: an
+             * inserter after us sees it clear and wakes us again. */
+            Prcb->DpcThreadActive = FALSE;
+            Prcb->DpcThreadRequested = FALSE;
+            KI_RACE_POINT("dpc.thread.found_empty");
+            dpc_unlock(queue);
+            sti();
+            return;
+        }
+        PKDPC dpc = CONTAINING_RECORD(RemoveHeadList(&queue->ThreadedDpcListHead), KDPC,
+                                      DpcListEntry);
+        PKDEFERRED_ROUTINE routine = dpc->DeferredRoutine;
+        PVOID context = dpc->DeferredContext;
+        PVOID argument1 = dpc->SystemArgument1;
+        PVOID argument2 = dpc->SystemArgument2;
+        queue->ThreadedDpcQueueDepth--;
+        __atomic_store_n(&dpc->DpcData, NULL, __ATOMIC_RELEASE);
+        /* Set under the lock: KeFlushQueuedDpcs reads the queue and this
+         * flag together and must see one or the other. */
+        Prcb->DpcThreadActive = TRUE;
+        KI_RACE_POINT("dpc.thread.dequeued");
+        dpc_unlock(queue);
+        sti();
+        KI_RACE_POINT("dpc.thread.calling");
+
+        ULONG held = DBG ? KiHeldSpinLockCount() : 0;
+        Prcb->DpcRoutineCount++;
+        KI_TRACE(KI_TRACE_DPC, KI_TRACE_DPC_START, routine, dpc, 0);
+        routine(dpc, context, argument1, argument2);
+        KI_TRACE(KI_TRACE_DPC, KI_TRACE_DPC_END, routine, dpc, 0);
+        if (DBG)
+            KiCheckNoLockKept(held, (PVOID)routine);
+        check_returned_irql(PASSIVE_LEVEL, routine, dpc, context);
     }
 }
 
@@ -290,6 +371,15 @@ static VOID dpc_interrupt(PKTRAP_FRAME TrapFrame, PVOID Context)
         return;
     }
     KiCallOnStack(retire_dpc_list, prcb, prcb->DpcStack);
+    /* Threaded DPCs were queued here: wake the DPC thread.  Here, at
+     * DISPATCH_LEVEL, the dispatcher lock may be taken; in the inserter,
+     * perhaps an ISR, it may not.  The switch below runs the thread at
+     * once if it outranks the current one (it has priority 31). */
+    if (prcb->DpcThread != NULL && __atomic_exchange_n(&prcb->DpcSetEventRequest, 0,
+                                                       __ATOMIC_ACQ_REL)) {
+        KI_RACE_POINT("dpc.thread.set_event");
+        KeSetEvent(&prcb->DpcEvent, 0, FALSE);
+    }
     /* The queue is empty and no DPC routine runs: the dispatcher's turn
      * (preemption, quantum end; kernel/thread/scheduler.c). */
     KiSwitchThreadIfNeeded();
@@ -336,6 +426,8 @@ VOID KiInitializeDpcProcessor(VOID)
     PKPRCB prcb = KeGetCurrentPrcb();
 
     InitializeListHead(&prcb->DpcData.DpcListHead);
+    InitializeListHead(&prcb->DpcData.ThreadedDpcListHead);
+    KeInitializeEvent(&prcb->DpcEvent, SynchronizationEvent, FALSE);
     if (DBG)        /* every CPU's queue lock one class: initialised here */
         KiLockOrderInitialize((PVOID)&prcb->DpcData.DpcLock, (ULONG_PTR)KiInitializeDpcProcessor);
     prcb->MaximumDpcQueueDepth = KI_DPC_QUEUE_DEPTH;

@@ -16,7 +16,7 @@
  * the same algorithm in C with the caller's checks around it.
  *
  * IRQL: raising forms raise to DISPATCH_LEVEL (SYNCH_LEVEL for RaiseToSynch)
- * before joining the queue; ForDpc forms only from below DISPATCH_LEVEL.
+ * before joining the queue; ForDpc forms only in a threaded DPC.
  */
 #include "wdm.h"
 #include "kernel/debug/race.h"
@@ -228,15 +228,21 @@ VOID FASTCALL KeAcquireInStackQueuedSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock,
     in_stack_acquire(SpinLock, LockHandle, KeGetCurrentIrql(), DISPATCH_LEVEL, CALLER);
 }
 
+/* ForDpc: raise and lower only in a threaded DPC (KPRCB.DpcThreadActive);
+ * elsewhere the lock is taken and held at the current IRQL, unchanged, as
+ * Windows does (kernel/locks/spinlock.c, KeAcquireSpinLockForDpc). */
 VOID FASTCALL KeAcquireInStackQueuedSpinLockForDpc(PKSPIN_LOCK SpinLock,
                                                    PKLOCK_QUEUE_HANDLE LockHandle)
 {
     KIRQL current = KeGetCurrentIrql();
+    KIRQL hold = current;
 
     LockHandle->OldIrql = current;
-    if (current != DISPATCH_LEVEL)      /* raise from below; above DISPATCH: 0x09 */
-        KiRaiseForAcquire(DISPATCH_LEVEL, SpinLock, CALLER);
-    in_stack_acquire(SpinLock, LockHandle, current, DISPATCH_LEVEL, CALLER);
+    if (KeGetCurrentPrcb()->DpcThreadActive) {
+        KiRaiseForAcquire(DISPATCH_LEVEL, SpinLock, CALLER);    /* above DISPATCH: 0x09 */
+        hold = DISPATCH_LEVEL;
+    }
+    in_stack_acquire(SpinLock, LockHandle, current, hold, CALLER);
 }
 
 VOID FASTCALL KeReleaseInStackQueuedSpinLock(PKLOCK_QUEUE_HANDLE LockHandle)
@@ -259,10 +265,12 @@ VOID FASTCALL KeReleaseInStackQueuedSpinLockForDpc(PKLOCK_QUEUE_HANDLE LockHandl
 {
     KIRQL old = LockHandle->OldIrql;
     PKSPIN_LOCK L = (PKSPIN_LOCK)((ULONG_PTR)LockHandle->LockQueue.Lock & ~STATE_BITS);
+    BOOLEAN lowers = KeGetCurrentPrcb()->DpcThreadActive;
 
-    check_release_level(L, KI_LOCK_IN_STACK, KI_VERIFIER_RELEASE_LOCK_IRQL, (ULONG_PTR)L, old);
-    in_stack_release(LockHandle, KI_RELEASE_RESTORES, CALLER);
-    if (old < DISPATCH_LEVEL)
+    if (lowers || KiFindHeldLock(L, KI_LOCK_IN_STACK))
+        check_release_level(L, KI_LOCK_IN_STACK, KI_VERIFIER_RELEASE_LOCK_IRQL, (ULONG_PTR)L, old);
+    in_stack_release(LockHandle, lowers ? KI_RELEASE_RESTORES : KI_RELEASE_KEEPS_IRQL, CALLER);
+    if (lowers)
         KiLowerIrqlChecked(old, CALLER);
 }
 

@@ -251,29 +251,37 @@ BOOLEAN FASTCALL KeTryToAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock)
     return TRUE;
 }
 
+/* The ForDpc forms (WDK: KeAcquireSpinLockForDpc): in a threaded DPC, which
+ * runs at PASSIVE_LEVEL, they raise to DISPATCH_LEVEL and lower back;
+ * anywhere else they take the lock at the current IRQL, change nothing and
+ * return that IRQL, as Windows does (the decision is KPRCB.DpcThreadActive,
+ * not the IRQL).  The record holds the lock at the IRQL it was taken at. */
 KIRQL NTAPI KeAcquireSpinLockForDpc(PKSPIN_LOCK SpinLock)
 {
     KIRQL current = KeGetCurrentIrql();
 
-    /* A threaded DPC runs at PASSIVE_LEVEL (raise) or DISPATCH_LEVEL (no
-     * change); either way the caller gets the entry IRQL back. */
-    if (current == DISPATCH_LEVEL) {
-        acquire_at_dpc_level(SpinLock, CALLER);
-        return current;
-    }
-    return acquire_raising(SpinLock, DISPATCH_LEVEL, CALLER);  /* above DISPATCH: 0x09 */
+    if (KeGetCurrentPrcb()->DpcThreadActive)
+        return acquire_raising(SpinLock, DISPATCH_LEVEL, CALLER);  /* above DISPATCH: 0x09 */
+    KiLockOrderAcquire(SpinLock, KI_LOCK_EXECUTIVE, CALLER);
+    acquire_word(SpinLock, KI_LOCK_EXECUTIVE);
+    KiTrackAcquire(SpinLock, KI_LOCK_EXECUTIVE, current, current, CALLER);
+    return current;
 }
 
 VOID NTAPI KeReleaseSpinLockForDpc(PKSPIN_LOCK SpinLock, KIRQL OldIrql)
 {
     KIRQL current = KeGetCurrentIrql();
+    KI_HELD_SPIN_LOCK *held = KiFindHeldLock(SpinLock, KI_LOCK_EXECUTIVE);
+    BOOLEAN lowers = KeGetCurrentPrcb()->DpcThreadActive;
 
-    if (current != DISPATCH_LEVEL)      /* WDK: Bug Check 0xC4, subcode 0x35 */
+    /* Not at the level the acquire left: WDK Bug Check 0xC4, subcode 0x35. */
+    if (current != (held ? held->HoldIrql : (lowers ? DISPATCH_LEVEL : current)))
         KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KI_VERIFIER_RELEASE_LOCK_IRQL, current,
                      (ULONG_PTR)SpinLock, OldIrql);
-    release_word(SpinLock, KI_LOCK_EXECUTIVE, KI_RELEASE_RESTORES, CALLER);
+    release_word(SpinLock, KI_LOCK_EXECUTIVE,
+                 lowers ? KI_RELEASE_RESTORES : KI_RELEASE_KEEPS_IRQL, CALLER);
     KI_RACE_POINT("spinlock.release_for_dpc.stored");
-    if (OldIrql < DISPATCH_LEVEL)
+    if (lowers)
         KiLowerIrqlChecked(OldIrql, CALLER);
 }
 

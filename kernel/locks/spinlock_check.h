@@ -30,6 +30,10 @@
 #define KI_LOCK_RAW             7   /* KSPIN_LOCK under an ExInterlocked helper, interrupts off */
 #define KI_LOCK_DPC_QUEUE       8   /* a KPRCB's DPC queue lock (a LONG), interrupts off */
 
+/* gs:KI_PCR_DPC_THREAD_ACTIVE = KPRCB.DpcThreadActive (kernel/smp/pcr.h
+ * asserts it): the ForDpc fast paths read it. */
+#define KI_PCR_DPC_THREAD_ACTIVE 0x199
+
 #ifndef __ASSEMBLER__           /* the kinds above are the tracer's too, in the .S fast paths */
 #include "ntdef.h"
 #include "wdm.h"

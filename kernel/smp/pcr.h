@@ -11,6 +11,7 @@
 
 #include "ntdef.h"
 #include "kernel/locks/spinlock_check.h"     /* KSPIN_LOCK_QUEUE, KI_SPIN_LOCK_TRACE */
+#include "wdm.h"                             /* KEVENT */
 
 #define MAXIMUM_PROCESSORS 64
 
@@ -20,6 +21,11 @@ typedef struct _KPRCB {
     struct _KTHREAD *volatile CurrentThread;    /* at +8: gs:0x188 (wdm/thread.h) */
     struct _KTHREAD *IdleThread;
     KIRQL DebuggerSavedIrql;    /* IRQL seen when a bug check froze this CPU */
+    /* A threaded DPC routine is running on this CPU's DPC thread (the KPRCB
+     * field Windows calls DpcThreadActive): the ForDpc lock routines raise
+     * and lower only while it is set.  At a fixed offset for their free-build
+     * fast paths (KI_PCR_DPC_THREAD_ACTIVE). */
+    volatile UCHAR DpcThreadActive;
 
     /* Threads (kernel/thread/scheduler.c, docs/threads.md).  The ready queue:
      * one list per priority and a bit per non-empty list, guarded by the
@@ -56,6 +62,10 @@ typedef struct _KPRCB {
         volatile LONG DpcLock;
         volatile ULONG DpcQueueDepth;
         volatile ULONG DpcCount;        /* DPCs ever queued here */
+        /* Threaded DPCs (DPC_THREADED): run by this CPU's DPC thread at
+         * PASSIVE_LEVEL, under the same lock (kernel/dpc/dpc_thread.c). */
+        LIST_ENTRY ThreadedDpcListHead;
+        volatile ULONG ThreadedDpcQueueDepth;
     } DpcData;
     volatile UCHAR DpcRoutineActive;    /* the drain loop is running */
     volatile UCHAR DpcInterruptRequested; /* a 0x2F is on its way here */
@@ -69,6 +79,14 @@ typedef struct _KPRCB {
     ULONG64 DpcWatchdogStart;           /* TSC a tick before the stretch at >= DISPATCH_LEVEL was seen */
     volatile ULONG DpcWatchdogCount;    /* that stretch in ticks (TSC time), 0 = none */
     PVOID DpcStack;                     /* top of this CPU's DPC stack */
+    /* The DPC thread (kernel/dpc/dpc_thread.c).  DpcThreadRequested: set
+     * by an inserter under DpcLock when the threaded queue gains work,
+     * cleared only by the thread under DpcLock once it finds that queue
+     * empty.  DpcSetEventRequest: the next 0x2F here must set DpcEvent. */
+    volatile UCHAR DpcThreadRequested;
+    volatile UCHAR DpcSetEventRequest;
+    struct _KTHREAD *DpcThread;         /* NULL until created (or threaded_dpcs=off) */
+    KEVENT DpcEvent;                    /* synchronization event the thread waits on */
 
     /* Race points (kernel/debug/race.c; RACE=1 builds, `race=` on): this CPU's
      * generator, the waits it made, and a software-interrupt self-IPI held
@@ -90,6 +108,7 @@ C_ASSERT(offsetof(KPCR, Self) == 0);
 C_ASSERT(offsetof(KPCR, CurrentPrcb) == 8);
 C_ASSERT(offsetof(KPCR, Prcb) == 0x180);
 C_ASSERT(offsetof(KPCR, Prcb.CurrentThread) == 0x188);     /* KeGetCurrentThread */
+C_ASSERT(offsetof(KPCR, Prcb.DpcThreadActive) == KI_PCR_DPC_THREAD_ACTIVE);
 
 extern KPCR KiProcessorBlock[MAXIMUM_PROCESSORS];
 

@@ -154,7 +154,9 @@ static VOID check_may_block(PKTHREAD Thread, PVOID Object, KIRQL Irql, ULONG_PTR
 {
     PKPRCB prcb = KeGetCurrentPrcb();
 
-    if (KeIsExecutingDpc())
+    /* A threaded DPC routine is a DPC routine too (WDK: Introduction to
+     * Threaded DPCs: it must not wait, since it may run at DISPATCH_LEVEL). */
+    if (KeIsExecutingDpc() || (prcb->DpcThreadActive && Thread == prcb->DpcThread))
         /* WDK: Bug Check 0xB8: P1 the old thread, P2 the new one, P3 the
          * old thread's stack, P4 reserved. */
         KeBugCheckEx(ATTEMPTED_SWITCH_FROM_DPC, (ULONG_PTR)Thread,

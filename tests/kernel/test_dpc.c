@@ -205,17 +205,6 @@ KTEST(dpc_high_importance_runs_before_earlier_medium)
         KT_EXPECT_EQ(KtOrder[i], expected[i]);
 }
 
-KTEST(dpc_threaded_dpc_runs_as_ordinary)
-{
-    static KT_DPC_RECORD r;
-    KDPC dpc;
-
-    KeInitializeThreadedDpc(&dpc, kt_record_dpc, &r);
-    KT_EXPECT_EQ(KeInsertQueueDpc(&dpc, NULL, NULL), TRUE);
-    KT_EXPECT_EQ(r.Runs, 1);
-    KT_EXPECT_EQ(r.Irql, DISPATCH_LEVEL);
-}
-
 KTEST(dpc_set_target_processor)
 {
     ULONG count = KeQueryActiveProcessorCount(NULL);

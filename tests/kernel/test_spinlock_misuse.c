@@ -128,13 +128,35 @@ KTEST_BUGCHECK(spinlock_misuse_for_dpc_release_not_at_dispatch,
     KeReleaseSpinLockForDpc(&KtLock, old);
 }
 
-/* ForDpc raises only from below DISPATCH_LEVEL; above it, the raise it would
- * do is a raise to a lower level. */
+/* ForDpc raises only in a threaded DPC; there, above DISPATCH_LEVEL, the
+ * raise it would do is a raise to a lower level. */
+static VOID kt_for_dpc_above_dispatch(PKDPC Dpc, PVOID Context, PVOID Argument1, PVOID Argument2)
+{
+    KLOCK_QUEUE_HANDLE handle;
+
+    UNREFERENCED_PARAMETER(Dpc);
+    UNREFERENCED_PARAMETER(Argument1);
+    UNREFERENCED_PARAMETER(Argument2);
+    KfRaiseIrql(CLOCK_LEVEL);
+    if (Context)
+        KeAcquireInStackQueuedSpinLockForDpc(&KtLock, &handle);
+    else
+        (void)KeAcquireSpinLockForDpc(&KtLock);
+}
+
+static void kt_threaded_for_dpc_above_dispatch(BOOLEAN Queued)
+{
+    static KDPC dpc;
+
+    ktest_expect_bugcheck(KT_P(CLOCK_LEVEL), KT_P(DISPATCH_LEVEL), KT_P(&KtLock), KT_ANY);
+    KeInitializeThreadedDpc(&dpc, kt_for_dpc_above_dispatch, (PVOID)(ULONG_PTR)Queued);
+    KeInsertQueueDpc(&dpc, NULL, NULL);
+    KeFlushQueuedDpcs();
+}
+
 KTEST_BUGCHECK(spinlock_misuse_for_dpc_acquire_above_dispatch, IRQL_NOT_GREATER_OR_EQUAL)
 {
-    ktest_expect_bugcheck(KT_P(CLOCK_LEVEL), KT_P(DISPATCH_LEVEL), KT_P(&KtLock), KT_ANY);
-    KfRaiseIrql(CLOCK_LEVEL);
-    (void)KeAcquireSpinLockForDpc(&KtLock);
+    kt_threaded_for_dpc_above_dispatch(FALSE);
 }
 
 /* The seed: "It is an error to call KeReleaseSpinLockFromDpcLevel if the
@@ -320,15 +342,11 @@ KTEST_BUGCHECK(spinlock_misuse_queued_from_dpc_level_below_dispatch, IRQL_NOT_GR
 
 KTEST_BUGCHECK(spinlock_misuse_queued_for_dpc_acquire_above_dispatch, IRQL_NOT_GREATER_OR_EQUAL)
 {
-    KLOCK_QUEUE_HANDLE handle;
-
-    ktest_expect_bugcheck(KT_P(CLOCK_LEVEL), KT_P(DISPATCH_LEVEL), KT_P(&KtLock), KT_ANY);
-    KfRaiseIrql(CLOCK_LEVEL);
-    KeAcquireInStackQueuedSpinLockForDpc(&KtLock, &handle);
+    kt_threaded_for_dpc_above_dispatch(TRUE);
 }
 
-/* The lock is held at DISPATCH_LEVEL (a ForDpc acquire from PASSIVE_LEVEL);
- * 0xC4, 0x35: P2 current IRQL, P3 lock, P4 the handle's old IRQL. */
+/* The lock is held at PASSIVE_LEVEL (a ForDpc acquire outside a threaded
+ * DPC changes no IRQL) and released at CLOCK_LEVEL; 0xC4, 0x35: P2 current IRQL, P3 lock, P4 the handle's old IRQL. */
 KTEST_BUGCHECK(spinlock_misuse_queued_for_dpc_release_not_at_dispatch,
                DRIVER_VERIFIER_DETECTED_VIOLATION)
 {

@@ -176,11 +176,18 @@ static enum section executive(enum context c, ULONG i, ULONG me)
             held(DISPATCH_LEVEL, me);
             KeReleaseSpinLock(&KtMixed.Lock, old);
             break;
-        case 1:                         /* a threaded DPC's form: raises from PASSIVE */
+        case 1: {                       /* ForDpc outside a threaded DPC: no raise of its */
+            KIRQL entry;                /* own (Windows), so raise first: at PASSIVE this
+                                         * CPU's DPC could preempt the holder and spin */
+            KeRaiseIrql(DISPATCH_LEVEL, &entry);
             old = KeAcquireSpinLockForDpc(&KtMixed.Lock);
             held(DISPATCH_LEVEL, me);
             KeReleaseSpinLockForDpc(&KtMixed.Lock, old);
+            if (old != DISPATCH_LEVEL)
+                count(&KtMixed.IrqlErrors);
+            KeLowerIrql(entry);
             break;
+        }
         case 2:
             old = KeAcquireSpinLockRaiseToSynch(&KtMixed.Lock);
             held(SYNCH_LEVEL, me);
@@ -235,11 +242,16 @@ static enum section in_stack(enum context c, ULONG i, ULONG me)
         held(DISPATCH_LEVEL, me);
         KeReleaseInStackQueuedSpinLock(&handle);
         break;
-    case 1:
+    case 1: {                           /* ForDpc at PASSIVE: raise first (see executive) */
+        KIRQL entry;
+
+        KeRaiseIrql(DISPATCH_LEVEL, &entry);
         KeAcquireInStackQueuedSpinLockForDpc(&KtMixed.Lock, &handle);
         held(DISPATCH_LEVEL, me);
         KeReleaseInStackQueuedSpinLockForDpc(&handle);
+        KeLowerIrql(entry);
         break;
+    }
     case 2:
         KeAcquireInStackQueuedSpinLockRaiseToSynch(&KtMixed.Lock, &handle);
         held(SYNCH_LEVEL, me);

@@ -114,17 +114,37 @@ static void hold_queue_release(PKDPC dpc)
     }
 }
 
+/* The ForDpc forms lower only in a threaded DPC: they are tried there. */
+static VOID threaded_hold_queue_release(PKDPC Dpc, PVOID Context, PVOID Argument1,
+                                        PVOID Argument2)
+{
+    UNREFERENCED_PARAMETER(Dpc);
+    UNREFERENCED_PARAMETER(Argument1);
+    UNREFERENCED_PARAMETER(Argument2);
+    hold_queue_release(Context);
+}
+
 KTEST(spinlock_release_frees_before_lowering)
 {
-    KDPC dpc;
+    KDPC dpc, threaded;
 
     kt_ensure_lock_queues();
     KeInitializeDpc(&dpc, order_dpc, NULL);
+    KeInitializeThreadedDpc(&threaded, threaded_hold_queue_release, &dpc);
     for (ULONG kind = 0; kind < ORDER_KINDS; kind++) {
+        BOOLEAN for_dpc = kind == ORDER_FOR_DPC || kind == ORDER_IN_STACK_FOR_DPC;
+
+        if (for_dpc && !KiThreadedDpcEnable)
+            continue;                   /* they never lower: nothing to order */
         KtOrder.Kind = (enum order_kind)kind;
         KtOrder.Runs = 0;
         KtOrder.HeldWhenRun = 0;
-        hold_queue_release(&dpc);
+        if (for_dpc) {
+            KeInsertQueueDpc(&threaded, NULL, NULL);
+            KeFlushQueuedDpcs();
+        } else {
+            hold_queue_release(&dpc);
+        }
         /* The DPC ran inside the release, on the way down to PASSIVE_LEVEL. */
         if (KtOrder.Runs != 1 || KtOrder.HeldWhenRun != 0)
             ktest_fail(__FILE__, __LINE__, "release form %u: the DPC ran %d times, %d with the lock held",
