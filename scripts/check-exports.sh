@@ -80,6 +80,12 @@ KeQueryDpcWatchdogInformation
 # wdm/bugcheck.h (KeInitializeCallbackRecord is a macro, as in the WDK)
 KeRegisterBugCheckCallback KeDeregisterBugCheckCallback
 
+# wdm/mutex.h
+ExInitializeFastMutex ExAcquireFastMutex ExReleaseFastMutex ExTryToAcquireFastMutex
+ExAcquireFastMutexUnsafe ExReleaseFastMutexUnsafe
+KeInitializeGuardedMutex KeAcquireGuardedMutex KeReleaseGuardedMutex
+KeTryToAcquireGuardedMutex KeAcquireGuardedMutexUnsafe KeReleaseGuardedMutexUnsafe
+
 # wdm.h
 KeBugCheckEx KeBugCheck DbgPrint
 '
