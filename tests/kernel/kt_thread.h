@@ -66,4 +66,42 @@ static inline ULONG kt_last_cpu(void)
     return KeQueryActiveProcessorCount(NULL) - 1;
 }
 
+/* ---- The culprit of a negative test (test_*_negative.c) ------------------ */
+
+#define KT_CULPRIT_WAIT_MS 10000        /* generous: vCPUs share 2 host cores */
+
+/* A thread at the test thread's priority, on any CPU, not started yet: the
+ * expectation may name it before it runs. */
+static inline PETHREAD kt_culprit(PKSTART_ROUTINE Routine, PVOID Context)
+{
+    PETHREAD thread = NULL;
+    NTSTATUS status = KiCreateSystemThread(Routine, Context, ~(KAFFINITY)0,
+                                           KI_SYSTEM_BASE_PRIORITY, &thread);
+
+    if (!NT_SUCCESS(status))
+        ktest_fail(__FILE__, __LINE__, "KiCreateSystemThread: 0x%08x", (ULONG)status);
+    return thread;
+}
+
+/* Start it and wait for the bug check it must cause; a culprit that ends
+ * instead fails the test (a check that no longer fires does not hang the boot). */
+static inline VOID kt_run_culprit(PETHREAD Thread)
+{
+    LARGE_INTEGER timeout = kt_ms(KT_CULPRIT_WAIT_MS);
+
+    if (Thread == NULL)
+        return;
+    KiStartThread(Thread);
+    NTSTATUS status = KeWaitForSingleObject(Thread, Executive, KernelMode, FALSE, &timeout);
+    if (status == STATUS_WAIT_0)
+        ktest_fail(__FILE__, __LINE__, "the thread ended without a bug check");
+    else
+        ktest_fail(__FILE__, __LINE__, "no bug check in %u ms (wait status 0x%x)",
+                   KT_CULPRIT_WAIT_MS, (ULONG)status);
+    ObDereferenceObject(Thread);
+}
+
+/* Create, announce, run: for the culprits whose expectation does not name them. */
+#define KT_RUN_CULPRIT(routine, context) kt_run_culprit(kt_culprit((routine), (context)))
+
 #endif

@@ -18,11 +18,11 @@
  */
 #include "wdm.h"
 #include "ktest.h"
+#include "kt_thread.h"
 #include "kernel/thread/thread.h"
 #include "kernel/smp/pcr.h"
 #include "kernel/locks/spinlock_check.h"
 
-#define KT_CULPRIT_WAIT_MS 10000        /* generous: vCPUs share 2 host cores */
 
 /* ---- A call whose return address the test knows ------------------------- */
 
@@ -61,42 +61,7 @@ __asm__(".pushsection .text\n"
 #define KT_CALL(routine, ...) kt_call((PVOID)(routine), (const ULONG_PTR[8]){ __VA_ARGS__ })
 #define KT_CALLER KT_P(kt_call_returns_here)
 
-/* ---- The culprit thread -------------------------------------------------- */
-
-/* A thread at the test thread's priority, on any CPU, not started yet: the
- * expectation may name it before it runs. */
-static PETHREAD kt_culprit(PKSTART_ROUTINE Routine, PVOID Context)
-{
-    PETHREAD thread = NULL;
-    NTSTATUS status = KiCreateSystemThread(Routine, Context, ~(KAFFINITY)0,
-                                           KI_SYSTEM_BASE_PRIORITY, &thread);
-
-    if (!NT_SUCCESS(status))
-        ktest_fail(__FILE__, __LINE__, "KiCreateSystemThread: 0x%08x", (ULONG)status);
-    return thread;
-}
-
-/* Start it and wait for the bug check it must cause; a culprit that ends
- * instead fails the test. */
-static VOID kt_run_culprit(PETHREAD Thread)
-{
-    LARGE_INTEGER timeout;
-
-    if (Thread == NULL)
-        return;
-    timeout.QuadPart = -(LONGLONG)KT_CULPRIT_WAIT_MS * 10000;
-    KiStartThread(Thread);
-    NTSTATUS status = KeWaitForSingleObject(Thread, Executive, KernelMode, FALSE, &timeout);
-    if (status == STATUS_WAIT_0)
-        ktest_fail(__FILE__, __LINE__, "the thread ended without a bug check");
-    else
-        ktest_fail(__FILE__, __LINE__, "no bug check in %u ms (wait status 0x%x)",
-                   KT_CULPRIT_WAIT_MS, (ULONG)status);
-    ObDereferenceObject(Thread);
-}
-
-/* Create, announce, run: for the culprits whose expectation does not name them. */
-#define KT_RUN_CULPRIT(routine, context) kt_run_culprit(kt_culprit((routine), (context)))
+/* The culprit thread: kt_culprit, kt_run_culprit, KT_RUN_CULPRIT (kt_thread.h). */
 
 static KEVENT KtEvent;          /* never set unless a test says so */
 static KMUTEX KtMutex;
