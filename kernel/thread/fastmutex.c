@@ -123,9 +123,9 @@ VOID KiReleaseFastMutex(PFAST_MUTEX Mutex)
     /* Before the word: once L is 1 the next owner writes its own Owner. */
     Mutex->Owner = NULL;
     LONG before = __atomic_fetch_add(&Mutex->Count, FM_LOCK_BIT, __ATOMIC_SEQ_CST);  /* lock xadd */
+    KI_RACE_POINT("fmutex.release.freed");      /* another thread may own it from here */
     if (before == 0)
         return;                         /* (0,0,0) -> (0,0,1): no one to wake */
-    KI_RACE_POINT("fmutex.release.freed");
     for (;;) {
         LONG now = Mutex->Count;
         if (!(now & FM_LOCK_BIT) || (now & FM_LOCK_WAITER_WOKEN) ||
