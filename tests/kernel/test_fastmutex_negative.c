@@ -22,6 +22,17 @@ static VOID kt_expect_verifier(ULONG Subcode, ULONG_PTR P2, ULONG_PTR P3, ULONG_
     ktest_expect_bugcheck(KT_P(Subcode), KT_P(P2), KT_P(P3), KT_P(P4));
 }
 
+/* Deadlock Detection, 0x1004: the test thread owns Mutex, a culprit
+ * releases it.  P3 the owner (the test thread), P4 the culprit. */
+static VOID kt_released_by_culprit(PVOID Mutex, PKSTART_ROUTINE Release)
+{
+    PETHREAD culprit = kt_culprit(Release, NULL);
+
+    kt_expect_verifier(KI_VERIFIER_RELEASED_BY_OTHER_THREAD, (ULONG_PTR)Mutex,
+                       (ULONG_PTR)KeGetCurrentThread(), (ULONG_PTR)culprit);
+    kt_run_culprit(culprit);
+}
+
 /* ---- Fast mutexes -------------------------------------------------------- */
 
 static VOID NTAPI fast_acquire_at_dispatch(PVOID Context)
@@ -113,16 +124,11 @@ static VOID NTAPI fast_release_not_owned(PVOID Context)
     ExReleaseFastMutex(&KtFast);
 }
 
-/* Deadlock Detection, 0x1004: released by a thread that did not acquire
- * it.  P3 the owner (the test thread), P4 the culprit. */
 KTEST_BUGCHECK(fast_mutex_released_by_other_thread, DRIVER_VERIFIER_DETECTED_VIOLATION)
 {
     ExInitializeFastMutex(&KtFast);
     ExAcquireFastMutex(&KtFast);
-    PETHREAD culprit = kt_culprit(fast_release_not_owned, NULL);
-    kt_expect_verifier(KI_VERIFIER_RELEASED_BY_OTHER_THREAD, (ULONG_PTR)&KtFast,
-                       (ULONG_PTR)KeGetCurrentThread(), (ULONG_PTR)culprit);
-    kt_run_culprit(culprit);
+    kt_released_by_culprit(&KtFast, fast_release_not_owned);
 }
 
 static VOID NTAPI fast_acquire_twice(PVOID Context)
@@ -220,10 +226,7 @@ KTEST_BUGCHECK(guarded_mutex_released_by_other_thread, DRIVER_VERIFIER_DETECTED_
 {
     KeInitializeGuardedMutex(&KtGuarded);
     KeAcquireGuardedMutex(&KtGuarded);
-    PETHREAD culprit = kt_culprit(guarded_release_not_owned, NULL);
-    kt_expect_verifier(KI_VERIFIER_RELEASED_BY_OTHER_THREAD, (ULONG_PTR)&KtGuarded,
-                       (ULONG_PTR)KeGetCurrentThread(), (ULONG_PTR)culprit);
-    kt_run_culprit(culprit);
+    kt_released_by_culprit(&KtGuarded, guarded_release_not_owned);
 }
 
 static VOID NTAPI guarded_acquire_twice(PVOID Context)
