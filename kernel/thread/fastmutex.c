@@ -114,12 +114,12 @@ BOOLEAN KiTryToAcquireFastMutex(PFAST_MUTEX Mutex)
 
 VOID KiReleaseFastMutex(PFAST_MUTEX Mutex)
 {
-    PKTHREAD thread = KeGetCurrentThread();
-
-    if (DBG && Mutex->Owner != thread)
+    /* Checked build only: KeGetCurrentThread is an asm volatile gs load,
+     * which the free build would make for nothing. */
+    if (DBG && Mutex->Owner != KeGetCurrentThread())
         /* Deadlock Detection: P2 the mutex, P3 the thread that acquired it, P4 this one. */
         KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KI_VERIFIER_RELEASED_BY_OTHER_THREAD,
-                     (ULONG_PTR)Mutex, (ULONG_PTR)Mutex->Owner, (ULONG_PTR)thread);
+                     (ULONG_PTR)Mutex, (ULONG_PTR)Mutex->Owner, (ULONG_PTR)KeGetCurrentThread());
     /* Before the word: once L is 1 the next owner writes its own Owner. */
     Mutex->Owner = NULL;
     LONG before = __atomic_fetch_add(&Mutex->Count, FM_LOCK_BIT, __ATOMIC_SEQ_CST);  /* lock xadd */
