@@ -22,6 +22,7 @@
 #include "wdm/dispatcher.h"
 #include "wdm/thread.h"
 #include "wdm/apc.h"
+#include "wdm/mutex.h"
 
 /* Bug checks (kernel/debug/bugcheck.c).  Print the STOP screen and stop every CPU. */
 DECLSPEC_NORETURN NTKERNELAPI VOID NTAPI KeBugCheckEx(

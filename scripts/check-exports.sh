@@ -97,6 +97,12 @@ KeAreApcsDisabled KeAreAllApcsDisabled KeInitializeApc KeInsertQueueApc
 # wdm/bugcheck.h (KeInitializeCallbackRecord is a macro, as in the WDK)
 KeRegisterBugCheckCallback KeDeregisterBugCheckCallback
 
+# wdm/mutex.h
+ExInitializeFastMutex ExAcquireFastMutex ExReleaseFastMutex ExTryToAcquireFastMutex
+ExAcquireFastMutexUnsafe ExReleaseFastMutexUnsafe
+KeInitializeGuardedMutex KeAcquireGuardedMutex KeReleaseGuardedMutex
+KeTryToAcquireGuardedMutex KeAcquireGuardedMutexUnsafe KeReleaseGuardedMutexUnsafe
+
 # wdm.h
 KeBugCheckEx KeBugCheck DbgPrint
 '

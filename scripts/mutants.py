@@ -105,7 +105,9 @@ def load_catalog(pattern: str, group: str) -> List[Mutant]:
     if dup:
         raise ValueError("mutant names used twice: " + ", ".join(sorted(dup)))
     return [m for m in mutants
-            if any(fnmatch.fnmatchcase(m.name, g) for g in pattern.split(","))
+            if any(fnmatch.fnmatchcase(m.name, g)       # by name, or by file: '6?-*'
+                   or fnmatch.fnmatchcase(os.path.basename(m.path)[:-len(".patch")], g)
+                   for g in pattern.split(","))
             and (not group or group in m.groups)]
 
 

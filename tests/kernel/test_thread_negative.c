@@ -18,6 +18,7 @@
  */
 #include "wdm.h"
 #include "ktest.h"
+#include "kt_thread.h"
 #include "kernel/thread/thread.h"
 #include "kernel/smp/pcr.h"
 #include "kernel/locks/spinlock_check.h"
