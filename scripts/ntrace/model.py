@@ -1,12 +1,13 @@
 """Events -> what a timeline shows: per-CPU IRQL steps, slices (ISRs, DPCs,
-lock waits and holds) and arrows (IPIs, queued-lock hand-offs).
+lock waits and holds, the thread that ran) and arrows (IPIs, queued-lock
+hand-offs, a thread made ready to the switch that ran it).
 
 Times are microseconds from the first event.  An event whose partner was
 lost (overwritten in a wrapped ring, or after the dump started) gives no
 slice: a slice is only drawn from two real stamps.
 """
 import bisect
-from .parse import LOCK_KINDS
+from .parse import LOCK_KINDS, THREAD_STATES
 
 
 class Slice:
@@ -23,6 +24,15 @@ class Flow:
     def __init__(self, kind, name, src_cpu, src_ts, dst_cpu, dst_ts):
         self.kind, self.name = kind, name
         self.src_cpu, self.src_ts, self.dst_cpu, self.dst_ts = src_cpu, src_ts, dst_cpu, dst_ts
+
+
+class Thread:
+    """What the summary says of one thread: switches in, run times, and
+    ready-to-running latencies (us)."""
+
+    def __init__(self, ident, name):
+        self.id, self.name = ident, name
+        self.switches_in, self.run, self.latency = 0, [], []
 
 
 class Symbols:
@@ -66,6 +76,8 @@ class Model:
         self.irql = {cpu: [] for cpu in self.cpus}     # [(ts, level)] at each change
         self.slices, self.flows, self.instants = [], [], []
         self.dpc_latency = {}                            # routine name -> [us]
+        self.threads = {}                                # thread id -> Thread (0: the idle threads)
+        self.switches = {cpu: 0 for cpu in self.cpus}    # switch records per CPU
         self._build()
 
     def us(self, tsc):
@@ -87,7 +99,20 @@ class Model:
         static = self.symbols.data_name(address)
         return name + (" (%s)" % static if static else "")
 
+    def thread(self, ident, routine=None):
+        """The Thread of an id, named by its start routine once a switch
+        said it: "kt_worker #12", "idle" for id 0."""
+        t = self.threads.get(ident)
+        if t is None:
+            t = self.threads[ident] = Thread(ident, "idle" if ident == 0 else "thread #%d" % ident)
+        if routine and ident:
+            t.name = "%s #%d" % (self.symbols.name(routine), ident)
+        return t
+
     def _build(self):
+        running = {}                                     # cpu -> (thread id, ts it was switched in)
+        readied = {}                                     # thread id -> (cpu, ts): ready, not yet run
+        waits = {}                                       # thread id -> first object of its blocking wait
         stacks = {cpu: [] for cpu in self.cpus}          # open ISR / DPC slices
         inserted = {}                                    # KDPC -> insert ts
         locks = {}                                       # (cpu, lock) -> [begin ts, acquired ts, spins]
@@ -129,6 +154,12 @@ class Model:
                 if ipis.get(e.cpu):
                     src, sent = ipis[e.cpu].pop(0)
                     self.flows.append(Flow("ipi", "IPI %#x" % e.a, src, sent, e.cpu, ts))
+            elif e.type == "thread_switch":
+                self._switch(e, ts, running, readied, waits)
+            elif e.type == "thread_ready":
+                readied.setdefault(e.a, (e.cpu, ts))     # requeued meanwhile: still the first
+            elif e.type == "thread_wait":
+                waits[e.a] = e.b
             elif e.type == "bugcheck":
                 self.instants.append((e.cpu, ts, "STOP 0x%08X (%#x, %#x)" % (e.a, e.b, e.c)))
 
@@ -149,6 +180,25 @@ class Model:
             args["latency_us"] = round(latency, 3)
             self.dpc_latency.setdefault(routine, []).append(latency)
         self.slices.append(Slice(e.cpu, top[2], ts, "dpc", "DPC " + routine, args))
+
+    def _switch(self, e, ts, running, readied, waits):
+        old, state, new = e.b & 0xFFFFFFFF, e.b >> 32, e.c
+        self.switches[e.cpu] = self.switches.get(e.cpu, 0) + 1
+        incoming = self.thread(new, e.a)
+        incoming.switches_in += 1
+        was = running.get(e.cpu)
+        if was and was[0] == old:                        # else its switch-in was lost
+            t = self.thread(old)
+            t.run.append(ts - was[1])
+            args = {"thread": old, "left": THREAD_STATES.get(state, "state %d" % state)}
+            if state == 5 and old in waits:             # Waiting
+                args["waiting_on"] = "%#x" % waits.pop(old)
+            self.slices.append(Slice(e.cpu, was[1], ts, "thread", t.name, args))
+        running[e.cpu] = (new, ts)
+        ready = readied.pop(new, None)
+        if ready and new:
+            incoming.latency.append(ts - ready[1])
+            self.flows.append(Flow("ready", "ready " + incoming.name, ready[0], ready[1], e.cpu, ts))
 
     def _acquired(self, locks, handoffs, e, ts):
         state = locks.get((e.cpu, e.a))
