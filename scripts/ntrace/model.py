@@ -113,7 +113,8 @@ class Model:
         running = {}                                     # cpu -> (thread id, ts it was switched in)
         readied = {}                                     # thread id -> (cpu, ts): ready, not yet run
         waits = {}                                       # thread id -> first object of its blocking wait
-        stacks = {cpu: [] for cpu in self.cpus}          # open ISR / DPC slices
+        stacks = {cpu: [] for cpu in self.cpus}          # open ISR / DPC slices of what runs
+        parked = {}                                      # thread key -> its open ones, switched out
         inserted = {}                                    # KDPC -> insert ts
         locks = {}                                       # (cpu, lock) -> [begin ts, acquired ts, spins]
         handoffs = {}                                    # lock -> (cpu, ts of its release)
@@ -156,6 +157,7 @@ class Model:
                     self.flows.append(Flow("ipi", "IPI %#x" % e.a, src, sent, e.cpu, ts))
             elif e.type == "thread_switch":
                 self._switch(e, ts, running, readied, waits)
+                self._park(e, ts, stacks, parked)
             elif e.type == "thread_ready":
                 readied.setdefault(e.a, (e.cpu, ts))     # requeued meanwhile: still the first
             elif e.type == "thread_wait":
@@ -199,6 +201,21 @@ class Model:
         if ready and new:
             incoming.latency.append(ts - ready[1])
             self.flows.append(Flow("ready", "ready " + incoming.name, ready[0], ready[1], e.cpu, ts))
+
+    def _park(self, e, ts, stacks, parked):
+        """An interrupt frame belongs to the thread it interrupted, not to
+        the CPU: the 0x2F handler may switch threads inside it, and that
+        thread finishes the handler when it runs again, perhaps on another
+        CPU.  So at a switch the old thread's open frames end their slices
+        here and are put away, and the new thread's come back, restarted."""
+        key = lambda ident: ident or ("idle", e.cpu)     # noqa: E731  idle threads stay put
+        stack = stacks.get(e.cpu, [])
+        for frame in stack:
+            kind, name = ("isr", "ISR 0x%02X" % frame[1]) if frame[0] == "isr" else \
+                         ("dpc", "DPC " + self.symbols.name(frame[3]))
+            self.slices.append(Slice(e.cpu, frame[2], ts, kind, name, {"switched_out": True}))
+        parked[key(e.b & 0xFFFFFFFF)] = [f[:2] + (None,) + f[3:] for f in stack]
+        stacks[e.cpu] = [f[:2] + (ts,) + f[3:] for f in parked.pop(key(e.c), [])]
 
     def _acquired(self, locks, handoffs, e, ts):
         state = locks.get((e.cpu, e.a))
