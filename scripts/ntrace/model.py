@@ -232,3 +232,12 @@ class Model:
 
     def by_kind(self, kind):
         return [s for s in self.slices if s.kind == kind]
+
+    def switch_mismatches(self):
+        """CPUs whose switch records differ from the switches the kernel
+        counted while tracing (KPRCB.ContextSwitches): "CPU n: a traced, b
+        counted"; empty when they agree (or a version 2 dump cannot say)."""
+        return ["CPU %d: %d traced, %d counted" % (c.number, self.switches.get(c.number, 0),
+                                                   c.context_switches)
+                for c in self.trace.cpus
+                if c.context_switches is not None and c.context_switches != self.switches.get(c.number, 0)]
