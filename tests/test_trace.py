@@ -182,6 +182,14 @@ class ThreadTest(unittest.TestCase):
         first = min(self.model().by_kind("thread"), key=lambda s: s.start)
         self.assertEqual(first.args["waiting_on"], "%#x" % EVENT)
 
+    def test_a_lost_switch_draws_no_slice(self):
+        # #8 was switched in, but the next record switches #12 out: the
+        # switches between were lost (a wrapped ring), so nothing is drawn.
+        records = [switch(1000, 0, 0, RUNNING, 8, MAIN), switch(3000, 0, 12, TERMINATED, 0, 0)]
+        model = Model(parse.parse(parse.write(HZ, [(0, 9, 2, 0, records, 9)])))
+        self.assertEqual(model.by_kind("thread"), [])
+        self.assertEqual(model.switches, {0: 2})
+
     def test_made_ready_arrows_and_latency(self):
         model = self.model()
         flows = [(f.kind, f.src_cpu, f.src_ts, f.dst_cpu, f.dst_ts) for f in model.flows]
