@@ -1,9 +1,10 @@
 /*
  * trace.h - the per-CPU event tracer: trace points in the IRQL, interrupt,
- * IPI, DPC and spin lock paths, each CPU writing fixed 32-byte records with
- * a TSC stamp into its own ring, dumped at the end of a test run or at a bug
- * check through QEMU's debug console port (kernel/trace/trace_dump.c), and
- * turned into a timeline by scripts/trace.py (docs/tracing.md).
+ * IPI, DPC, spin lock and scheduler paths, each CPU writing fixed 32-byte
+ * records with a TSC stamp into its own ring, dumped at the end of a test
+ * run or at a bug check through QEMU's debug console port
+ * (kernel/trace/trace_dump.c), and turned into a timeline by
+ * scripts/trace.py (docs/tracing.md).
  *
  *     KI_TRACE(KI_TRACE_DPC, KI_TRACE_DPC_START, routine, dpc, importance);
  *
