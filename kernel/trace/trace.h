@@ -74,8 +74,9 @@ VOID KiTraceRecord(USHORT Type, ULONG64 A, ULONG64 B, ULONG C);
 VOID KiTraceLockEvent(USHORT Type, ULONG64 Lock, ULONG64 Spins, ULONG Kind);
 
 /* A thread's id in the threads group's records (kernel/thread/): its
- * Cid.UniqueThread, which is 0 for an idle thread (never given one). */
-#define KI_TRACE_THREAD_ID(Thread) ((ULONG)(ULONG_PTR)((PETHREAD)(Thread))->Cid.UniqueThread)
+ * Cid.UniqueThread; 0 for an idle thread (the only kind not a system thread). */
+#define KI_TRACE_THREAD_ID(Thread)                                              \
+    ((Thread)->SystemThread ? (ULONG)(ULONG_PTR)((PETHREAD)(Thread))->Cid.UniqueThread : 0)
 
 #define KI_TRACE(group, type, a, b, c)                                          \
     do {                                                                        \
