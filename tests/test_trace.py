@@ -221,6 +221,12 @@ class ThreadTest(unittest.TestCase):
         self.assertIn("2 made ready", text)
         self.assertIn("the kernel counted -", summary.text(self.model(version=2)))
 
+    def test_summary_lists_the_threads_that_ran_longest(self):
+        records = [switch(1000 * n, 0, n + 3 if n else 0, WAITING, n + 4, MAIN) for n in range(40)]
+        text = summary.text(Model(parse.parse(parse.write(HZ, [(0, 40, 64, 0, records, 40)]))))
+        self.assertIn("... %d more threads" % (40 - summary.MAX_THREADS), text)
+        self.assertNotIn("#%d " % (39 + 4), text)       # the one still running ran for nothing
+
     def test_svg_and_json_show_the_threads(self):
         model = self.model()
         picture = svg.render(model)

@@ -3,6 +3,8 @@ percentiles per CPU; per DPC routine, count, run time and latency (insert
 to start); per thread, switches in, run time and latency (made ready to
 running); what the dump lost."""
 
+MAX_THREADS = 24                        # the rows of the threads table, by run time
+
 
 def percentile(values, p):
     """Nearest-rank percentile of a non-empty list."""
@@ -57,8 +59,11 @@ def text(model):
     lines.append("")
     lines.append("threads (us; latency, made ready to running: p50 p90 p99 max)")
     lines.append("  %-32s %8s %12s  %s" % ("thread", "switches", "run time", "latency"))
-    for t in sorted(model.threads.values(), key=lambda t: (t.id != 0, -sum(t.run))):
+    ranked = sorted(model.threads.values(), key=lambda t: (t.id != 0, -sum(t.run)))
+    for t in ranked[:MAX_THREADS]:
         lines.append("  %-32s %8d %12.1f  %s" % (t.name[:32], t.switches_in, sum(t.run), _stats(t.latency)))
+    if len(ranked) > MAX_THREADS:       # a test that starts a thousand threads
+        lines.append("  ... %d more threads, each running less" % (len(ranked) - MAX_THREADS))
     for c in trace.cpus:
         lines.append("  CPU %d: %d switches traced, the kernel counted %s" % (
             c.number, model.switches.get(c.number, 0),
