@@ -242,11 +242,13 @@ trace: all
 	$(Q)python3 scripts/trace_boot.py --iso $(BUILD)/kernel.iso --symbols $(BUILD)/kernel.sym \
 		--filter '$(TEST)' --smp '$(TRACE_SMP)' --accel "$(ACCEL)" $(if $(WINDOW),--window '$(WINDOW)')
 
-# One traced boot, an MCS lock and DPCs, held against the kernel's own counts.
+# One traced boot, an MCS lock, DPCs and a thread ping-pong between two CPUs,
+# held against the kernel's own counts.
 test-trace: all
 	$(Q)sh scripts/need.sh trace
 	$(Q)python3 scripts/trace_boot.py --iso $(BUILD)/kernel.iso --symbols $(BUILD)/kernel.sym \
-		--filter 'spinlock_stress_in_stack_queued,dpc_targeted_*' --smp 4 --accel "$(ACCEL)" --check
+		--filter 'spinlock_stress_in_stack_queued,dpc_targeted_*,wait_cross_cpu_ping_pong' --smp 4 \
+		--accel "$(ACCEL)" --check
 
 # The SMP tests once more on a big machine: every one of 32 vCPUs online.
 test-big: all

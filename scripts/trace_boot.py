@@ -8,8 +8,10 @@ trace=all at --smp vCPUs, the trace rings going to QEMU's debug console
 
 --check (make test-trace, part of make test) then checks the picture against
 the kernel: the dump is whole (no ring wrapped, nothing cut short), there is
-one DPC slice for each DPC routine the kernel counted, the hold slices of
-one lock never overlap, at least one queued-lock hand-off arrow was drawn,
+one DPC slice for each DPC routine the kernel counted, one switch record
+for each context switch each CPU's KPRCB counted, the hold slices of one
+lock never overlap, at least one queued-lock hand-off arrow and one
+made-ready arrow were drawn,
 the JSON keeps the Trace Event Format's rules, and the PNG is a non-empty
 PNG.  Prints one "ok"/"not ok" line per check and "N passed, N failed".
 """
@@ -49,10 +51,16 @@ def checks(model, out):
     with open(out + ".png", "rb") as f:
         png = f.read()
     overlaps = overlapping_holds(model)
+    switches = sum(model.switches.values())
+    mismatches = model.switch_mismatches()
     return [
         ("the dump is whole", trace.complete and not trace.problems, "; ".join(trace.problems)),
         ("one DPC slice per DPC routine the kernel ran", dpcs == counted and dpcs > 0,
          "%d DPC slices, the kernel counted %d" % (dpcs, counted)),
+        ("one switch record per context switch the kernel counted, on every CPU",
+         switches > 0 and not mismatches and all(c.context_switches is not None for c in trace.cpus),
+         "; ".join(mismatches) or "%d switch records" % switches),
+        ("a made-ready arrow", any(f.kind == "ready" for f in model.flows), "none"),
         ("hold slices of one lock never overlap", model.by_kind("hold") and not overlaps,
          "; ".join(overlaps[:3]) or "no hold slices"),
         ("a queued-lock hand-off arrow", any(f.kind == "handoff" for f in model.flows), "none"),

@@ -1,7 +1,8 @@
 """Unit tests of scripts/trace.py (scripts/ntrace/) on hand-made dumps:
 ordering across CPUs by TSC, ring wrap-around, a truncated dump, an
-unknown record type, slices and arrows, and the JSON against the Trace
-Event Format's rules.  python3 -m unittest tests/test_trace.py"""
+unknown record type, slices and arrows, threads (the thread track, the
+made-ready arrows, interrupt frames that follow their thread, the switch
+counts), and the JSON against the Trace Event Format's rules.  python3 -m unittest tests/test_trace.py"""
 import json
 import os
 import sys
@@ -133,6 +134,112 @@ class ModelTest(unittest.TestCase):
         self.assertIn(">CPU 0<", picture)
         self.assertIn(">CPU 1<", picture)
         self.assertEqual(picture.count('marker-end="url(#arrow)"'), 1)
+
+
+MAIN, PONG, EVENT = 0x102000, 0x103000, 0x7000
+RUNNING, TERMINATED, WAITING = 2, 4, 5
+
+
+def switch(tsc, cpu, old, state, new, routine):
+    return rec(tsc, "thread_switch", cpu, routine, state << 32 | old, new, irql=12)
+
+
+def threads_sample(version=3, counted=(4, 2)):
+    """CPU 0: idle, then the main thread (#8), which readies the ponger
+    (#12) for CPU 1 and blocks on EVENT; the ponger, switched to inside a
+    0x2F interrupt its CPU's idle thread took, readies #8 and ends.  #8
+    runs again from inside CPU 0's idle thread's 0x2F interrupt, and blocks
+    again: the idle thread finishes that interrupt then."""
+    cpu0 = [rec(0, "irql_lower", 0, 2, 0),         # time 0
+            switch(1000, 0, 0, RUNNING, 8, MAIN),
+            rec(2000, "thread_ready", 0, 12, 1, 8, irql=12),
+            rec(3000, "thread_wait", 0, 8, EVENT, 1, irql=12),
+            switch(3100, 0, 8, WAITING, 0, 0),
+            rec(4200, "interrupt_entry", 0, 0x2F),
+            switch(4300, 0, 0, RUNNING, 8, MAIN),
+            switch(6000, 0, 8, WAITING, 0, 0),
+            rec(6100, "interrupt_exit", 0, 0x2F)]
+    cpu1 = [rec(2500, "interrupt_entry", 1, 0x2F),
+            switch(2600, 1, 0, RUNNING, 12, PONG),
+            rec(4000, "thread_ready", 1, 8, 0, 9, irql=12),
+            switch(5000, 1, 12, TERMINATED, 0, 0),
+            rec(5100, "interrupt_exit", 1, 0x2F)]
+    return parse.write(HZ, [(0, len(cpu0), 16, 0, cpu0, counted[0]),
+                            (1, len(cpu1), 16, 0, cpu1, counted[1])], version=version)
+
+
+class ThreadTest(unittest.TestCase):
+    SYMBOLS = Symbols("%016x T KiMainThread\n%016x T ponger\n" % (MAIN, PONG))
+
+    def model(self, **kw):
+        return Model(parse.parse(threads_sample(**kw)), self.SYMBOLS)
+
+    def test_the_thread_track_says_who_ran_when(self):
+        slices = [(s.cpu, s.start, s.end, s.name, s.args["left"]) for s in self.model().by_kind("thread")]
+        self.assertEqual(sorted(slices), [
+            (0, 1.0, 3.1, "KiMainThread #8", "waiting"), (0, 3.1, 4.3, "idle", "running"),
+            (0, 4.3, 6.0, "KiMainThread #8", "waiting"), (1, 2.6, 5.0, "ponger #12", "terminated")])
+        first = min(self.model().by_kind("thread"), key=lambda s: s.start)
+        self.assertEqual(first.args["waiting_on"], "%#x" % EVENT)
+
+    def test_a_lost_switch_draws_no_slice(self):
+        # #8 was switched in, but the next record switches #12 out: the
+        # switches between were lost (a wrapped ring), so nothing is drawn.
+        records = [switch(1000, 0, 0, RUNNING, 8, MAIN), switch(3000, 0, 12, TERMINATED, 0, 0)]
+        model = Model(parse.parse(parse.write(HZ, [(0, 9, 2, 0, records, 9)])))
+        self.assertEqual(model.by_kind("thread"), [])
+        self.assertEqual(model.switches, {0: 2})
+
+    def test_made_ready_arrows_and_latency(self):
+        model = self.model()
+        flows = [(f.kind, f.src_cpu, f.src_ts, f.dst_cpu, f.dst_ts) for f in model.flows]
+        self.assertEqual(flows, [("ready", 0, 2.0, 1, 2.6), ("ready", 1, 4.0, 0, 4.3)])
+        self.assertEqual([round(v, 3) for v in model.threads[12].latency], [0.6])
+        self.assertEqual([round(v, 3) for v in model.threads[8].latency], [0.3])
+        self.assertEqual((model.threads[8].switches_in, round(sum(model.threads[8].run), 3)), (2, 3.8))
+
+    def test_an_interrupt_frame_follows_its_thread(self):
+        # Each 0x2F is cut at the switch inside it and resumed when the
+        # thread that took it runs again: no slice spans another thread.
+        isrs = sorted((s.cpu, s.start, s.end) for s in self.model().by_kind("isr"))
+        self.assertEqual(isrs, [(0, 4.2, 4.3), (0, 6.0, 6.1), (1, 2.5, 2.6), (1, 5.0, 5.1)])
+
+    def test_switches_are_held_against_the_kernels_count(self):
+        model = self.model()
+        self.assertEqual(model.switches, {0: 4, 1: 2})
+        self.assertEqual(model.switch_mismatches(), [])
+        self.assertEqual(self.model(counted=(4, 3)).switch_mismatches(), ["CPU 1: 2 traced, 3 counted"])
+        old = self.model(version=2)             # version 2 had no count: nothing to hold
+        self.assertEqual(old.trace.cpus[0].context_switches, None)
+        self.assertEqual(old.switch_mismatches(), [])
+
+    def test_summary_per_thread(self):
+        text = summary.text(self.model())
+        self.assertRegex(text, r"KiMainThread #8 +2 +3\.8 +0\.30 +0\.30 +0\.30 +0\.30")
+        self.assertRegex(text, r"ponger #12 +1 +2\.4 +0\.60")
+        self.assertIn("CPU 0: 4 switches traced, the kernel counted 4", text)
+        self.assertIn("2 made ready", text)
+        self.assertIn("the kernel counted -", summary.text(self.model(version=2)))
+
+    def test_summary_lists_the_threads_that_ran_longest(self):
+        records = [switch(1000 * n, 0, n + 3 if n else 0, WAITING, n + 4, MAIN) for n in range(40)]
+        text = summary.text(Model(parse.parse(parse.write(HZ, [(0, 40, 64, 0, records, 40)]))))
+        self.assertIn("... %d more threads" % (40 - summary.MAX_THREADS), text)
+        self.assertNotIn("#%d " % (39 + 4), text)       # the one still running ran for nothing
+
+    def test_svg_and_json_show_the_threads(self):
+        model = self.model()
+        picture = svg.render(model)
+        self.assertEqual(picture.count('marker-end="url(#ready)"'), 2)
+        self.assertIn("KiMainThread #8 1.70 us, then waiting", picture)
+        doc = json.loads(json.dumps(chrome.document(model)))
+        self.assertEqual(chrome.check(doc), [])
+        threads = [(e["pid"], e["ts"], e["name"]) for e in doc["traceEvents"]
+                   if e["ph"] == "X" and e.get("cat") == "thread"]
+        self.assertEqual(sorted(threads), [(0, 1.0, "KiMainThread #8"), (0, 3.1, "idle"),
+                                           (0, 4.3, "KiMainThread #8"), (1, 2.6, "ponger #12")])
+        self.assertTrue(all(e["tid"] == chrome.THREADS for e in doc["traceEvents"]
+                            if e.get("cat") in ("thread", "ready")))
 
 
 class ChromeTest(unittest.TestCase):

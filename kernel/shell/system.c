@@ -136,8 +136,9 @@ VOID KiShellCmdTrace(int Argc, char **Argv)
             return;
         }
     }
-    KiTraceEnable(KI_TRACE_IRQL | KI_TRACE_INTERRUPTS | KI_TRACE_IPI | KI_TRACE_DPC | KI_TRACE_LOCKS);
-    kprintf("trace: on (irql, interrupts, ipi, dpc, locks), %llu records per CPU\n",
+    KiTraceEnable(KI_TRACE_IRQL | KI_TRACE_INTERRUPTS | KI_TRACE_IPI | KI_TRACE_DPC | KI_TRACE_LOCKS |
+                  KI_TRACE_THREADS);
+    kprintf("trace: on (irql, interrupts, ipi, dpc, locks, threads), %llu records per CPU\n",
             (unsigned long long)KiTraceRings[0].Size);
     if (demo)
         demo->Run(Argc - 2, Argv + 2);

@@ -23,6 +23,7 @@
 #include "wdm.h"
 #include "kernel/thread/thread.h"
 #include "kernel/debug/race.h"
+#include "kernel/trace/trace.h"
 #include "kernel/dpc/dpc.h"
 #include "kernel/irql/interrupt.h"
 #include "kernel/smp/smp.h"
@@ -159,6 +160,8 @@ VOID KiReadyThread(PKTHREAD Thread)
 
     Thread->Preempted = FALSE;
     insert_ready(target, Thread, at_head);
+    KI_TRACE(KI_TRACE_THREADS, KI_TRACE_THREAD_READY, KI_TRACE_THREAD_ID(Thread), target->Number,
+             Thread->Priority);
     KI_RACE_POINT("thread.ready.queued");
     PKTHREAD running = target->CurrentThread;
     if (running == target->IdleThread || Thread->Priority > running->Priority)
@@ -234,6 +237,9 @@ static VOID switch_to(PKTHREAD Current, PKTHREAD Next, PKPRCB Prcb)
     Prcb->CurrentThread = Next;
     Prcb->ContextSwitches++;
     Next->ContextSwitches++;
+    /* Under the lock: Current cannot be readied elsewhere (nor, ending, freed) before it. */
+    KI_TRACE(KI_TRACE_THREADS, KI_TRACE_THREAD_SWITCH, Next->StartRoutine,
+             ((ULONG64)Current->State << 32) | KI_TRACE_THREAD_ID(Current), KI_TRACE_THREAD_ID(Next));
     if (DBG)    /* the lock-order context belongs to the thread, not the CPU */
         Current->SavedLockContext = (locks->ContextBase << 8) | locks->ContextIrql;
     KiUnlockDispatcherDatabase(DISPATCH_LEVEL);

@@ -14,6 +14,7 @@
 #include "wdm.h"
 #include "kernel/thread/thread.h"
 #include "kernel/debug/race.h"
+#include "kernel/trace/trace.h"
 #include "kernel/dpc/dpc.h"
 
 #define CALLER ((ULONG_PTR)__builtin_return_address(0))
@@ -239,6 +240,7 @@ again:
     thread->WaitIrql = irql;            /* below APC_LEVEL, an APC may interrupt the wait */
     thread->State = Waiting;
     KI_RACE_POINT("wait.blocked");
+    KI_TRACE(KI_TRACE_THREADS, KI_TRACE_THREAD_WAIT, KI_TRACE_THREAD_ID(thread), first, Count);
     KiSwapThread(thread, KeGetCurrentPrcb());   /* back at DISPATCH_LEVEL, lock released */
     status = thread->WaitStatus;
     thread->WaitCount = 0;

@@ -33,7 +33,9 @@ static const struct {
     { "ipi", KI_TRACE_IPI },
     { "dpc", KI_TRACE_DPC },
     { "locks", KI_TRACE_LOCKS },
-    { "all", KI_TRACE_IRQL | KI_TRACE_INTERRUPTS | KI_TRACE_IPI | KI_TRACE_DPC | KI_TRACE_LOCKS },
+    { "threads", KI_TRACE_THREADS },
+    { "all", KI_TRACE_IRQL | KI_TRACE_INTERRUPTS | KI_TRACE_IPI | KI_TRACE_DPC | KI_TRACE_LOCKS |
+             KI_TRACE_THREADS },
 };
 
 /* trace=locks,dpc,irql | trace=all: unknown names are reported and skipped. */
@@ -49,13 +51,13 @@ static void apply_trace(const char *value)
                 strncmp(KiTraceGroupNames[i].Name, value, n) == 0)
                 found = KiTraceGroupNames[i].Groups;
         if (!found && n)
-            kprintf("warning: trace=: unknown group '%.*s' (irql, interrupts, ipi, dpc, locks, all)\n",
+            kprintf("warning: trace=: unknown group '%.*s' (irql, interrupts, ipi, dpc, locks, threads, all)\n",
                     (int)n, value);
         KiTraceRequested |= found;
         value += n + (value[n] == ',');
     }
 }
-KERNEL_OPTION("trace", "trace=GROUP,... (irql interrupts ipi dpc locks all): event rings, "
+KERNEL_OPTION("trace", "trace=GROUP,... (irql interrupts ipi dpc locks threads all): event rings, "
               "dumped to port 0xE9", apply_trace);
 
 /* The free build's lock points (TRACE_LOCK in kernel/trace/trace.h): a
@@ -125,6 +127,7 @@ VOID KiTraceEnable(ULONG Groups)
         KiTraceRings[n].Size = size;
         KiTraceRings[n].Head = 0;
         KiTraceRings[n].DpcRoutinesAtStart = KiProcessorBlock[n].Prcb.DpcRoutineCount;
+        KiTraceRings[n].ContextSwitchesAtStart = KiProcessorBlock[n].Prcb.ContextSwitches;
     }
     /* Rings first, then the mask: a CPU that sees the mask sees its ring. */
     __atomic_store_n(&KiTraceMask, Groups | KI_TRACE_BUGCHECK, __ATOMIC_RELEASE);

@@ -1,16 +1,16 @@
 /*
  * trace.h - the per-CPU event tracer: trace points in the IRQL, interrupt,
- * IPI, DPC and spin lock paths, each CPU writing fixed 32-byte records with
- * a TSC stamp into its own ring, dumped at the end of a test run or at a bug
- * check through QEMU's debug console port (kernel/trace/trace_dump.c), and
- * turned into a timeline by scripts/trace.py (docs/tracing.md).
+ * IPI, DPC, spin lock and scheduler paths, each CPU writing fixed 32-byte
+ * records with a TSC stamp into its own ring, dumped at the end of a test
+ * run or at a bug check through QEMU's debug console port
+ * (kernel/trace/trace_dump.c), and turned into a timeline by
+ * scripts/trace.py (docs/tracing.md).
  *
  *     KI_TRACE(KI_TRACE_DPC, KI_TRACE_DPC_START, routine, dpc, importance);
  *
  * Off by default: every point is one load and one well-predicted branch on
  * KiTraceMask, which `trace=GROUP,...` (or `trace=all`) sets once, before the
- * tests start.  Context switches have no events yet: the kernel has no
- * threads.  Lock events come from the checked build's C lock routines and
+ * tests start.  Lock events come from the checked build's C lock routines and
  * from the free build's assembly fast paths (TRACE_LOCK, below).
  */
 #ifndef KERNEL_TRACE_H
@@ -23,6 +23,7 @@
 #define KI_TRACE_DPC            0x08    /* "dpc": insert, start, end */
 #define KI_TRACE_LOCKS          0x10    /* "locks": acquire-begin, acquired, release, hand-off */
 #define KI_TRACE_BUGCHECK       0x20    /* always with any other: the STOP itself */
+#define KI_TRACE_THREADS        0x40    /* "threads": context switch, made ready, wait that blocks */
 
 /* Record types: the host tool's table (scripts/ntrace/parse.py) must match.
  * Plain defines: the assembly fast paths use them too. */
@@ -41,6 +42,10 @@
 #define KI_TRACE_LOCK_RELEASE       13  /* A = lock, C = kind */
 #define KI_TRACE_LOCK_HANDOFF       14  /* A = lock, C = kind: an MCS owner passed it to its successor */
 #define KI_TRACE_BUGCHECK_EVENT     15  /* A = code, B = P1, C = P2 */
+/* Thread ids are Cid.UniqueThread (0: an idle thread), 32 bits in a record. */
+#define KI_TRACE_THREAD_SWITCH      16  /* A = new's start routine, B = (old's State << 32) | old id, C = new id */
+#define KI_TRACE_THREAD_READY       17  /* A = thread id, B = target CPU, C = priority */
+#define KI_TRACE_THREAD_WAIT        18  /* A = thread id, B = first object (0: a delay), C = object count */
 
 #ifndef __ASSEMBLER__
 #include "ntdef.h"
@@ -67,6 +72,11 @@ VOID KiTraceRecord(USHORT Type, ULONG64 A, ULONG64 B, ULONG C);
 /* TRACE_LOCK's call: KiTraceRecord, and for an ACQUIRED with no spins the
  * BEGIN before it (the fast paths test once for an uncontended acquire). */
 VOID KiTraceLockEvent(USHORT Type, ULONG64 Lock, ULONG64 Spins, ULONG Kind);
+
+/* A thread's id in the threads group's records (kernel/thread/): its
+ * Cid.UniqueThread; 0 for an idle thread (the only kind not a system thread). */
+#define KI_TRACE_THREAD_ID(Thread)                                              \
+    ((Thread)->SystemThread ? (ULONG)(ULONG_PTR)((PETHREAD)(Thread))->Cid.UniqueThread : 0)
 
 #define KI_TRACE(group, type, a, b, c)                                          \
     do {                                                                        \

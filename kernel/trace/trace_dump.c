@@ -10,8 +10,10 @@
  * instruction.
  *
  * The stream (little-endian; scripts/trace.py reads it):
- *   "NTTRACE1", u32 version 2, u32 CPUs, u64 TSC Hz, u32 record size 32, u32 0
- *   per CPU: u32 CPU, u32 0, u64 records written, u64 ring size,
+ *   "NTTRACE1", u32 version 3, u32 CPUs, u64 TSC Hz, u32 record size 32, u32 0
+ *   per CPU: u32 CPU, u32 context switches this CPU made while tracing
+ *            (KPRCB.ContextSwitches, low 32 bits; version 2 had 0 here),
+ *            u64 records written, u64 ring size,
  *            u64 DPC routines this CPU ran while tracing,
  *            then min(written, size) records, oldest first
  *   "NTCLASS\0", u32 N, u32 0, then N pairs {u64 lock, u64 where it was
@@ -44,9 +46,11 @@ static void send_ring(ULONG Number)
     ULONG64 written = ring->Head;
     ULONG64 first = written > ring->Size ? written - ring->Size : 0;   /* the oldest kept */
     struct {
-        ULONG Cpu, Reserved;
+        ULONG Cpu, ContextSwitches;
         ULONG64 Written, Size, DpcRoutines;
-    } header = { Number, 0, written, ring->Size,
+    } header = { Number,
+                 (ULONG)(KiProcessorBlock[Number].Prcb.ContextSwitches - ring->ContextSwitchesAtStart),
+                 written, ring->Size,
                  KiProcessorBlock[Number].Prcb.DpcRoutineCount - ring->DpcRoutinesAtStart };
 
     send(&header, sizeof(header));
@@ -107,7 +111,7 @@ VOID KiTraceDump(VOID)
         ULONG Version, Cpus;
         ULONG64 TscHz;
         ULONG RecordSize, Reserved;
-    } header = { "NTTRACE1", 2, cpus, KiTscFrequency, sizeof(KI_TRACE_RECORD), 0 };
+    } header = { "NTTRACE1", 3, cpus, KiTscFrequency, sizeof(KI_TRACE_RECORD), 0 };
 
     send(&header, sizeof(header));
     for (ULONG n = 0; n < cpus; n++)

@@ -14,6 +14,7 @@ typedef struct _KI_TRACE_RING {
     ULONG64 Size;                       /* records, a power of two */
     volatile ULONG64 Head;              /* records ever written; slot = Head % Size */
     ULONG64 DpcRoutinesAtStart;         /* KPRCB.DpcRoutineCount at KiTraceStart */
+    ULONG64 ContextSwitchesAtStart;     /* KPRCB.ContextSwitches at KiTraceStart */
 } DECLSPEC_CACHEALIGN KI_TRACE_RING;
 
 extern KI_TRACE_RING KiTraceRings[];

@@ -2,16 +2,18 @@
 document Chrome's trace viewer and Perfetto read).
 
 One process per CPU ("CPU n"), holding that CPU's IRQL counter track and
-two threads: tid 0 for ISRs and DPCs ("B"/"E" pairs: they nest, as the
+three threads: tid 0 for ISRs and DPCs ("B"/"E" pairs: they nest, as the
 interrupts do), tid 1 for spin waits and lock holds ("X" events: holds of
-different locks need not nest).  Arrows are flow events "s"/"f" with one id
+different locks need not nest), tid 2 for the kernel thread that ran ("X"
+events, one after another: a CPU runs one thread at a time).  Arrows are flow events "s"/"f" with one id
 per arrow; each starts in a short "X" mark at the send or release, so a
 viewer always finds a slice to bind it to, and ends bound to the enclosing
 slice at the receiving end ("bp": "e").
 """
 import json
 
-MAIN, LOCKS = 0, 1
+MAIN, LOCKS, THREADS = 0, 1, 2
+FLOW_TID = {"handoff": LOCKS, "ready": THREADS}    # else MAIN (IPIs)
 MARK_US = 0.001                 # the mark an arrow starts from: one nanosecond
 
 
@@ -25,7 +27,8 @@ def events(model):
         for name, args in (("process_name", {"name": "CPU %d" % cpu}),
                            ("process_sort_index", {"sort_index": cpu})):
             out.append(((0,), {"ph": "M", "name": name, "pid": cpu, "tid": MAIN, "args": args}))
-        for tid, name in ((MAIN, "interrupts and DPCs"), (LOCKS, "spin waits and lock holds")):
+        for tid, name in ((MAIN, "interrupts and DPCs"), (LOCKS, "spin waits and lock holds"),
+                          (THREADS, "threads")):
             out.append(((0,), {"ph": "M", "name": "thread_name", "pid": cpu, "tid": tid,
                                "args": {"name": name}}))
         for ts, level in model.irql.get(cpu, []):
@@ -44,10 +47,11 @@ def events(model):
             out.append(((1, end, 1, -start), {"ph": "E", "pid": s.cpu, "tid": MAIN, "ts": end}))
         else:
             out.append(((1, start, 2, 0), {"ph": "X", "name": s.name, "cat": s.kind,
-                                           "pid": s.cpu, "tid": LOCKS, "ts": start,
+                                           "pid": s.cpu, "tid": THREADS if s.kind == "thread" else LOCKS,
+                                           "ts": start,
                                            "dur": _ts(s.end - s.start), "args": s.args}))
     for n, f in enumerate(model.flows, 1):
-        tid = LOCKS if f.kind == "handoff" else MAIN
+        tid = FLOW_TID.get(f.kind, MAIN)
         src, dst = _ts(f.src_ts), _ts(f.dst_ts)
         common = {"name": f.name, "cat": f.kind, "id": n}
         out.append(((1, src, 3, 0), dict(common, ph="X", pid=f.src_cpu, tid=tid, ts=src,

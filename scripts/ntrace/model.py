@@ -1,12 +1,13 @@
 """Events -> what a timeline shows: per-CPU IRQL steps, slices (ISRs, DPCs,
-lock waits and holds) and arrows (IPIs, queued-lock hand-offs).
+lock waits and holds, the thread that ran) and arrows (IPIs, queued-lock
+hand-offs, a thread made ready to the switch that ran it).
 
 Times are microseconds from the first event.  An event whose partner was
 lost (overwritten in a wrapped ring, or after the dump started) gives no
 slice: a slice is only drawn from two real stamps.
 """
 import bisect
-from .parse import LOCK_KINDS
+from .parse import LOCK_KINDS, THREAD_STATES
 
 
 class Slice:
@@ -23,6 +24,15 @@ class Flow:
     def __init__(self, kind, name, src_cpu, src_ts, dst_cpu, dst_ts):
         self.kind, self.name = kind, name
         self.src_cpu, self.src_ts, self.dst_cpu, self.dst_ts = src_cpu, src_ts, dst_cpu, dst_ts
+
+
+class Thread:
+    """What the summary says of one thread: switches in, run times, and
+    ready-to-running latencies (us)."""
+
+    def __init__(self, ident, name):
+        self.id, self.name = ident, name
+        self.switches_in, self.run, self.latency = 0, [], []
 
 
 class Symbols:
@@ -66,6 +76,8 @@ class Model:
         self.irql = {cpu: [] for cpu in self.cpus}     # [(ts, level)] at each change
         self.slices, self.flows, self.instants = [], [], []
         self.dpc_latency = {}                            # routine name -> [us]
+        self.threads = {}                                # thread id -> Thread (0: the idle threads)
+        self.switches = {cpu: 0 for cpu in self.cpus}    # switch records per CPU
         self._build()
 
     def us(self, tsc):
@@ -87,8 +99,22 @@ class Model:
         static = self.symbols.data_name(address)
         return name + (" (%s)" % static if static else "")
 
+    def thread(self, ident, routine=None):
+        """The Thread of an id, named by its start routine once a switch
+        said it: "kt_worker #12", "idle" for id 0."""
+        t = self.threads.get(ident)
+        if t is None:
+            t = self.threads[ident] = Thread(ident, "idle" if ident == 0 else "thread #%d" % ident)
+        if routine and ident:
+            t.name = "%s #%d" % (self.symbols.name(routine), ident)
+        return t
+
     def _build(self):
-        stacks = {cpu: [] for cpu in self.cpus}          # open ISR / DPC slices
+        running = {}                                     # cpu -> (thread id, ts it was switched in)
+        readied = {}                                     # thread id -> (cpu, ts): ready, not yet run
+        waits = {}                                       # thread id -> first object of its blocking wait
+        stacks = {cpu: [] for cpu in self.cpus}          # open ISR / DPC slices of what runs
+        parked = {}                                      # thread key -> its open ones, switched out
         inserted = {}                                    # KDPC -> insert ts
         locks = {}                                       # (cpu, lock) -> [begin ts, acquired ts, spins]
         handoffs = {}                                    # lock -> (cpu, ts of its release)
@@ -129,6 +155,13 @@ class Model:
                 if ipis.get(e.cpu):
                     src, sent = ipis[e.cpu].pop(0)
                     self.flows.append(Flow("ipi", "IPI %#x" % e.a, src, sent, e.cpu, ts))
+            elif e.type == "thread_switch":
+                self._switch(e, ts, running, readied, waits)
+                self._park(e, ts, stacks, parked)
+            elif e.type == "thread_ready":
+                readied.setdefault(e.a, (e.cpu, ts))     # requeued meanwhile: still the first
+            elif e.type == "thread_wait":
+                waits[e.a] = e.b
             elif e.type == "bugcheck":
                 self.instants.append((e.cpu, ts, "STOP 0x%08X (%#x, %#x)" % (e.a, e.b, e.c)))
 
@@ -150,6 +183,40 @@ class Model:
             self.dpc_latency.setdefault(routine, []).append(latency)
         self.slices.append(Slice(e.cpu, top[2], ts, "dpc", "DPC " + routine, args))
 
+    def _switch(self, e, ts, running, readied, waits):
+        old, state, new = e.b & 0xFFFFFFFF, e.b >> 32, e.c
+        self.switches[e.cpu] = self.switches.get(e.cpu, 0) + 1
+        incoming = self.thread(new, e.a)
+        incoming.switches_in += 1
+        was = running.get(e.cpu)
+        if was and was[0] == old:                        # else its switch-in was lost
+            t = self.thread(old)
+            t.run.append(ts - was[1])
+            args = {"thread": old, "left": THREAD_STATES.get(state, "state %d" % state)}
+            if state == 5 and old in waits:             # Waiting
+                args["waiting_on"] = "%#x" % waits.pop(old)
+            self.slices.append(Slice(e.cpu, was[1], ts, "thread", t.name, args))
+        running[e.cpu] = (new, ts)
+        ready = readied.pop(new, None)
+        if ready and new:
+            incoming.latency.append(ts - ready[1])
+            self.flows.append(Flow("ready", "ready " + incoming.name, ready[0], ready[1], e.cpu, ts))
+
+    def _park(self, e, ts, stacks, parked):
+        """An interrupt frame belongs to the thread it interrupted, not to
+        the CPU: the 0x2F handler may switch threads inside it, and that
+        thread finishes the handler when it runs again, perhaps on another
+        CPU.  So at a switch the old thread's open frames end their slices
+        here and are put away, and the new thread's come back, restarted."""
+        key = lambda ident: ident or ("idle", e.cpu)     # noqa: E731  idle threads stay put
+        stack = stacks.get(e.cpu, [])
+        for frame in stack:
+            kind, name = ("isr", "ISR 0x%02X" % frame[1]) if frame[0] == "isr" else \
+                         ("dpc", "DPC " + self.symbols.name(frame[3]))
+            self.slices.append(Slice(e.cpu, frame[2], ts, kind, name, {"switched_out": True}))
+        parked[key(e.b & 0xFFFFFFFF)] = [f[:2] + (None,) + f[3:] for f in stack]
+        stacks[e.cpu] = [f[:2] + (ts,) + f[3:] for f in parked.pop(key(e.c), [])]
+
     def _acquired(self, locks, handoffs, e, ts):
         state = locks.get((e.cpu, e.a))
         if state is None:
@@ -165,3 +232,12 @@ class Model:
 
     def by_kind(self, kind):
         return [s for s in self.slices if s.kind == kind]
+
+    def switch_mismatches(self):
+        """CPUs whose switch records differ from the switches the kernel
+        counted while tracing (KPRCB.ContextSwitches): "CPU n: a traced, b
+        counted"; empty when they agree (or a version 2 dump cannot say)."""
+        return ["CPU %d: %d traced, %d counted" % (c.number, self.switches.get(c.number, 0),
+                                                   c.context_switches)
+                for c in self.trace.cpus
+                if c.context_switches is not None and c.context_switches != self.switches.get(c.number, 0)]

@@ -12,7 +12,8 @@ CLASS_HEADER = struct.Struct("<II")     # N, 0
 CLASS_PAIR = struct.Struct("<QQ")       # lock, where KeInitializeSpinLock was called
 END = b"NTTREND\0"
 HEADER = struct.Struct("<8sIIQII")      # magic, version, CPUs, TSC Hz, record size, 0
-CPU_HEADER = struct.Struct("<IIQQQ")    # CPU, 0, written, ring size, DPC routines run
+CPU_HEADER = struct.Struct("<IIQQQ")    # CPU, context switches (v3), written, ring size, DPC routines run
+VERSIONS = (2, 3)                       # 3: the context switch count; 2 had 0 there
 RECORD = struct.Struct("<QHBBIQQ")      # TSC, type, CPU, IRQL, C, A, B
 
 # kernel/trace/trace.h's KI_TRACE_* record types.
@@ -21,7 +22,12 @@ TYPES = {
     5: "software_interrupt", 6: "ipi_send", 7: "ipi_receive", 8: "dpc_insert",
     9: "dpc_start", 10: "dpc_end", 11: "lock_begin", 12: "lock_acquired",
     13: "lock_release", 14: "lock_handoff", 15: "bugcheck",
+    16: "thread_switch", 17: "thread_ready", 18: "thread_wait",
 }
+
+# kernel/thread/thread.h's KTHREAD_STATE: the old thread's, in a switch.
+THREAD_STATES = {0: "initialized", 1: "ready", 2: "running", 3: "standby", 4: "terminated",
+                 5: "waiting"}
 
 # kernel/locks/spinlock_check.h's KI_LOCK_* kinds (the DPC queue lock, 8, is
 # not traced).
@@ -43,9 +49,10 @@ class Event:
 
 
 class Cpu:
-    def __init__(self, number, written, size, dpc_routines):
+    def __init__(self, number, written, size, dpc_routines, context_switches=None):
         self.number, self.written, self.size = number, written, size
         self.dpc_routines = dpc_routines        # the kernel's own count
+        self.context_switches = context_switches  # KPRCB.ContextSwitches' delta; None: a v2 dump
         self.lost = max(0, written - size)      # overwritten before the dump
         self.read = 0                           # records found in the stream
 
@@ -66,8 +73,8 @@ def parse(data):
     if len(data) < HEADER.size or data[:8] != MAGIC:
         raise ValueError("not a trace dump (no NTTRACE1 header)")
     _, version, ncpus, trace.tsc_hz, record_size, _ = HEADER.unpack_from(data)
-    if version != 2 or record_size != RECORD.size:
-        raise ValueError("trace dump version %d, record size %d: this tool reads 2, %d"
+    if version not in VERSIONS or record_size != RECORD.size:
+        raise ValueError("trace dump version %d, record size %d: this tool reads 2 or 3, %d"
                          % (version, record_size, RECORD.size))
     offset = HEADER.size
     unknown = {}
@@ -75,9 +82,9 @@ def parse(data):
         if offset + CPU_HEADER.size > len(data):
             trace.problems.append("truncated: %d of %d CPUs present" % (len(trace.cpus), ncpus))
             break
-        number, _, written, size, dpcs = CPU_HEADER.unpack_from(data, offset)
+        number, switches, written, size, dpcs = CPU_HEADER.unpack_from(data, offset)
         offset += CPU_HEADER.size
-        cpu = Cpu(number, written, size, dpcs)
+        cpu = Cpu(number, written, size, dpcs, switches if version >= 3 else None)
         trace.cpus.append(cpu)
         expected = min(written, size)
         available = (len(data) - offset) // RECORD.size
@@ -129,12 +136,14 @@ def _parse_classes(data, offset, trace):
     return offset
 
 
-def write(tsc_hz, cpus, end=True, lock_inits=()):
-    """The inverse, for tests: cpus = [(number, written, size, dpcs, [record tuples])],
-    each record (tsc, type, cpu, irql, c, a, b); lock_inits = [(lock, site)]."""
-    out = [HEADER.pack(MAGIC, 2, len(cpus), tsc_hz, RECORD.size, 0)]
-    for number, written, size, dpcs, records in cpus:
-        out.append(CPU_HEADER.pack(number, 0, written, size, dpcs))
+def write(tsc_hz, cpus, end=True, lock_inits=(), version=3):
+    """The inverse, for tests: cpus = [(number, written, size, dpcs, [record
+    tuples][, context switches])], each record (tsc, type, cpu, irql, c, a,
+    b); lock_inits = [(lock, site)]."""
+    out = [HEADER.pack(MAGIC, version, len(cpus), tsc_hz, RECORD.size, 0)]
+    for cpu in cpus:
+        number, written, size, dpcs, records = cpu[:5]
+        out.append(CPU_HEADER.pack(number, cpu[5] if len(cpu) > 5 else 0, written, size, dpcs))
         out.extend(RECORD.pack(*r) for r in records)
     out.append(CLASSES + CLASS_HEADER.pack(len(lock_inits), 0))
     out.extend(CLASS_PAIR.pack(*pair) for pair in lock_inits)

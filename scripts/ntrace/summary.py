@@ -1,6 +1,9 @@
 """Model -> the text summary: per lock, acquisitions and hold and wait time
 percentiles per CPU; per DPC routine, count, run time and latency (insert
-to start); what the dump lost."""
+to start); per thread, switches in, run time and latency (made ready to
+running); what the dump lost."""
+
+MAX_THREADS = 24                        # the rows of the threads table, by run time
 
 
 def percentile(values, p):
@@ -54,7 +57,20 @@ def text(model):
     lines.append("  DPC slices %d, DPC routines the kernel counted %d"
                  % (len(model.by_kind("dpc")), counted))
     lines.append("")
-    lines.append("interrupts: %d ISR slices; arrows: %d IPIs, %d lock hand-offs"
+    lines.append("threads (us; latency, made ready to running: p50 p90 p99 max)")
+    lines.append("  %-32s %8s %12s  %s" % ("thread", "switches", "run time", "latency"))
+    ranked = sorted(model.threads.values(), key=lambda t: (t.id != 0, -sum(t.run)))
+    for t in ranked[:MAX_THREADS]:
+        lines.append("  %-32s %8d %12.1f  %s" % (t.name[:32], t.switches_in, sum(t.run), _stats(t.latency)))
+    if len(ranked) > MAX_THREADS:       # a test that starts a thousand threads
+        lines.append("  ... %d more threads, each running less" % (len(ranked) - MAX_THREADS))
+    for c in trace.cpus:
+        lines.append("  CPU %d: %d switches traced, the kernel counted %s" % (
+            c.number, model.switches.get(c.number, 0),
+            "-" if c.context_switches is None else c.context_switches))
+    lines.append("")
+    lines.append("interrupts: %d ISR slices; arrows: %d IPIs, %d lock hand-offs, %d made ready"
                  % (len(model.by_kind("isr")), sum(f.kind == "ipi" for f in model.flows),
-                    sum(f.kind == "handoff" for f in model.flows)))
+                    sum(f.kind == "handoff" for f in model.flows),
+                    sum(f.kind == "ready" for f in model.flows)))
     return "\n".join(lines) + "\n"

@@ -1,11 +1,17 @@
 """Model -> an SVG timeline, readable without a browser: one lane per CPU
 with its IRQL as a coloured band, ISR and DPC spans, spin waits and lock
-holds, hand-off and IPI arrows, and a time axis in microseconds."""
+holds, the thread that ran, hand-off, IPI and made-ready arrows, and a time
+axis in microseconds."""
 from xml.sax.saxutils import escape
 
 LEFT, RIGHT, TOP = 70, 20, 46
-LANE = 64                       # per CPU: IRQL band, ISR/DPC row, lock row
+LANE = 84                       # per CPU: IRQL band, ISR/DPC row, lock row, thread row
 BAND_H, ROW_H = 8, 16
+THREAD_Y = BAND_H + 4 + ROW_H + 6 + ROW_H + 4   # the thread row, below the lock row
+IDLE_COLOUR = "#e5e7e9"
+THREAD_COLOURS = ["#f7dc6f", "#85c1e9", "#f0b27a", "#bb8fce", "#82e0aa", "#f1948a", "#aed6f1",
+                  "#d7bde2"]
+READY_COLOUR = "#1f618d"
 MIN_PX = 0.25                   # spans narrower than this are left out (counted in the legend)
 HOLD_PX = 2                     # lock holds are widened to this at least
 IRQL_COLOURS = {0: "#f2f2f2", 1: "#c6e2c6", 2: "#9ec5e8", 12: "#f5b041", 13: "#e74c3c",
@@ -39,13 +45,15 @@ def render(model, width=1400, window=None):
            'font-family="sans-serif" font-size="11">' % (width, height),
            '<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="7" refY="4" '
            'orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#c0392b"/></marker>'
+           '<marker id="ready" markerWidth="8" markerHeight="8" refX="7" refY="4" '
+           'orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#1f618d"/></marker>'
            '<pattern id="spin" width="4" height="4" patternUnits="userSpaceOnUse">'
            '<rect width="4" height="4" fill="#fadbd8"/><path d="M0,4 L4,0" stroke="#c0392b" '
            'stroke-width="1"/></pattern></defs>',
            '<rect width="100%" height="100%" fill="white"/>']
     skipped = 0
 
-    def span_rect(cpu, s0, s1, y, h, fill, title, min_px=0.0):
+    def span_rect(cpu, s0, s1, y, h, fill, title, min_px=0.0, label=None):
         nonlocal skipped
         if s1 < start or s0 > end:
             return
@@ -57,6 +65,9 @@ def render(model, width=1400, window=None):
         top = TOP + lane_of[cpu] * LANE + y
         out.append('<rect x="%.2f" y="%d" width="%.2f" height="%d" fill="%s"><title>%s</title></rect>'
                    % (x0, top, x1 - x0, h, fill, escape(title)))
+        if label and x1 - x0 > 6 * len(label) + 4:      # room for it at 10 px
+            out.append('<text x="%.2f" y="%d" font-size="10">%s</text>'
+                       % (x0 + 2, top + h - 4, escape(label)))
 
     for cpu in model.cpus:
         top = TOP + lane_of[cpu] * LANE
@@ -79,18 +90,27 @@ def render(model, width=1400, window=None):
         colour = locks.setdefault(s.args["lock"], LOCK_COLOURS[len(locks) % len(LOCK_COLOURS)])
         span_rect(s.cpu, s.start, s.end, BAND_H + 4 + ROW_H + 6, ROW_H, colour,
                   "%s %.2f us" % (s.name, s.end - s.start), HOLD_PX)
+    colours = {}
+    for s in model.by_kind("thread"):
+        ident = s.args["thread"]
+        colour = IDLE_COLOUR if ident == 0 else colours.setdefault(
+            ident, THREAD_COLOURS[len(colours) % len(THREAD_COLOURS)])
+        span_rect(s.cpu, s.start, s.end, THREAD_Y, ROW_H, colour,
+                  "%s %.2f us, then %s" % (s.name, s.end - s.start, s.args["left"]), label=s.name)
     out.append('<clipPath id="plot"><rect x="%d" y="0" width="%d" height="%d"/></clipPath>'
                '<g clip-path="url(#plot)">' % (LEFT, width - LEFT - RIGHT, height))
     for f in model.flows:
         if f.dst_ts < start or f.src_ts > end:
             continue
-        row = BAND_H + 4 + ROW_H + 6 + ROW_H // 2 if f.kind == "handoff" else BAND_H + 4 + ROW_H // 2
+        row = {"handoff": BAND_H + 4 + ROW_H + 6 + ROW_H // 2,
+               "ready": THREAD_Y + ROW_H // 2}.get(f.kind, BAND_H + 4 + ROW_H // 2)
         y0 = TOP + lane_of[f.src_cpu] * LANE + row
         y1 = TOP + lane_of[f.dst_cpu] * LANE + row
         dash = ' stroke-dasharray="3,2"' if f.kind == "ipi" else ""
-        out.append('<line x1="%.2f" y1="%d" x2="%.2f" y2="%d" stroke="#c0392b" stroke-width="1.2"%s '
-                   'marker-end="url(#arrow)"><title>%s</title></line>'
-                   % (x(f.src_ts), y0, x(f.dst_ts), y1, dash, escape(f.name)))
+        colour, marker = (READY_COLOUR, "ready") if f.kind == "ready" else ("#c0392b", "arrow")
+        out.append('<line x1="%.2f" y1="%d" x2="%.2f" y2="%d" stroke="%s" stroke-width="1.2"%s '
+                   'marker-end="url(#%s)"><title>%s</title></line>'
+                   % (x(f.src_ts), y0, x(f.dst_ts), y1, colour, dash, marker, escape(f.name)))
     out.append("</g>")
     for cpu, ts, text in model.instants:
         if start <= ts <= end:
@@ -109,8 +129,10 @@ def render(model, width=1400, window=None):
         tick += step
     out.append('<text x="%d" y="%d" text-anchor="end">us</text>' % (width - 2, axis + 30))
     legend = ("IRQL band: 0 light grey, 2 blue, 12 orange, 13 red, 14 purple;  red: ISR, green: DPC;  "
-              "hatched: spin wait;  solid: lock hold (one colour per lock, at least %d px)" % HOLD_PX)
-    detail = "%.1f to %.1f us;  arrows: solid = queued-lock hand-off, dashed = IPI" % (start, end)
+              "hatched: spin wait;  solid: lock hold (one colour per lock, at least %d px);  "
+              "bottom row: the thread that ran (grey: idle)" % HOLD_PX)
+    detail = ("%.1f to %.1f us;  arrows: red solid = queued-lock hand-off, red dashed = IPI, "
+              "blue = made ready to running" % (start, end))
     if skipped:
         detail += ";  %d spans under %.2f px not drawn" % (skipped, MIN_PX)
     out.insert(3, '<text x="6" y="16">%s</text>' % escape(legend))
