@@ -95,10 +95,12 @@ static void start_main_thread(void)
 
     KiInitializeTimers();
     KiInitializeApcs();
-    KiStartDpcThreads();                /* every CPU is up: one DPC thread each */
+    /* Created first, so it is thread 0x8 whatever the CPU count (the tour
+     * and the shell's tests show its id); it starts after the DPC threads. */
     if (!NT_SUCCESS(KiCreateSystemThread(KiMainThread, NULL, (KAFFINITY)1,
                                          KI_SYSTEM_BASE_PRIORITY, &thread)))
         KeBugCheckEx(PHASE0_INITIALIZATION_FAILED, 0, 0, 0, 0);
+    KiStartDpcThreads();                /* every CPU is up: one DPC thread each */
     KiStartThread(thread);
     ObDereferenceObject(thread);
 }
