@@ -15,9 +15,10 @@
 #include "kbench.h"
 #include "string.h"
 
-/* Tests that take COM1 over (they stop and restart its interrupt, or loop
- * bytes back through it): the shell reads COM1, so they stay out. */
-#define KI_SHELL_TESTS_LEFT_OUT "serial_input_*,interrupt_com1_*"
+/* Tests that take COM1 or the keyboard over (they stop and restart its
+ * interrupt, or loop bytes back through it): the shell reads both, so they
+ * stay out. */
+#define KI_SHELL_TESTS_LEFT_OUT "serial_input_*,interrupt_com1_*,keyboard_i8042_*"
 
 VOID KiShellCmdCpus(int Argc, char **Argv)
 {
@@ -83,7 +84,8 @@ VOID KiShellCmdTest(int Argc, char **Argv)
         kprintf("usage: test <glob>   e.g. test irql_*  or  test all  (names: tests/kernel/)\n");
         return;
     }
-    kprintf("tests matching %s; left out here: %s (they take COM1 over)\n", Argv[1],
+    kprintf("tests matching %s; left out here: %s (they take COM1 or the keyboard over)\n",
+            Argv[1],
             KI_SHELL_TESTS_LEFT_OUT);
     int failed = KiRunTestsNoExit(strcmp(Argv[1], "*") == 0 ? "all" : Argv[1],
                                   KI_SHELL_TESTS_LEFT_OUT, TRUE);
