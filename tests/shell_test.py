@@ -394,13 +394,13 @@ def keyboard_boot(iso, c, log_dir, accel):
                     [r"^  " + re.escape(n) + r" " for n in COMMANDS])
         expect_keys(c, s, "keyboard: Shift: !pcr", keys("!pcr\r"), "!pcr",
                     [r"KPCR of processor 0"])
+        expect_keys(c, s, "keyboard: up arrow: the last line again", ["up", "ret"],
+                    "!pcr", [r"KPCR of processor 0"])
         expect_keys(c, s, "keyboard: Shift and Caps Lock: capitals",
                     ["shift-h", "caps_lock", "e", "l", "caps_lock", "p", "ret"], "HELp",
                     [r"^unknown command 'HELp'"])
         expect_keys(c, s, "keyboard: Backspace", keys("uptimx") + ["backspace"] + keys("e\r"),
                     "uptimx\b \be", [r"^up \d+"])
-        expect_keys(c, s, "keyboard: up arrow: the last line again", ["up", "ret"],
-                    "uptime", [r"^up \d+"])
         expect_keys(c, s, "keyboard: Ctrl-U", keys("bugcheck") + ["ctrl-u"] + keys("cpus\r"),
                     "bugcheck" + "\b \b" * 8 + "cpus", [r"2 processors online"])
         try:
@@ -418,6 +418,7 @@ def keyboard_boot(iso, c, log_dir, accel):
         try:
             missing = screen_has(s, [PROMPT + "cpus", PROMPT + "!pcr", PROMPT + "HELp",
                                      PROMPT + "uptime"], os.path.join(log_dir, "keyboard.ppm"))
+            # "uptime" and the second "cpus" were typed with rubouts in them.
             c.check("keyboard: the echo on the screen (Backspace erased)", not missing,
                     "not on the screen: %r" % missing)
         except (OSError, ValueError, Timeout) as e:
