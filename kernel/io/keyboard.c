@@ -378,13 +378,6 @@ NTSTATUS KiStartKeyboardInput(ULONG Processor, PKI_SERIAL_INPUT_SINK Sink)
     return STATUS_SUCCESS;
 }
 
-static BOOLEAN set_stopping(PVOID Context)
-{
-    UNREFERENCED_PARAMETER(Context);
-    KiKeyboard.Stopping = TRUE;
-    return TRUE;
-}
-
 /* As KiStopSerialInput: no new DPC, the queued one waited for, then the
  * object (which the DPC synchronizes on) given back. */
 VOID KiStopKeyboardInput(VOID)
@@ -392,9 +385,7 @@ VOID KiStopKeyboardInput(VOID)
     if (!KiKeyboard.Interrupt)
         return;
     controller_command(CMD_WRITE_CONFIG, KiKeyboard.Config & ~CONFIG_FIRST_IRQ);
-    KeSynchronizeExecution(KiKeyboard.Interrupt, set_stopping, NULL);
-    KeFlushQueuedDpcs();
-    IoDisconnectInterrupt(KiKeyboard.Interrupt);
+    KiDisconnectInterruptAndDpc(KiKeyboard.Interrupt, &KiKeyboard.Stopping);
     KiKeyboard.Interrupt = NULL;
 }
 
