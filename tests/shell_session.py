@@ -20,14 +20,14 @@ class Timeout(Exception):
 
 class Session:
     def __init__(self, iso, smp=4, accel="tcg,thread=multi", debugcon=None, qemu="qemu-system-x86_64",
-                 log=None, monitor=None):
+                 log=None, monitor=None, extra=()):
         """monitor: a unix socket path for QEMU's human monitor (HMP), which
         sendkey() types through: keys on the PS/2 keyboard, not COM1."""
         argv = [qemu, "-accel", accel, "-cpu", "max", "-smp", str(smp), "-m", "256M",
                 "-no-reboot", "-display", "none", "-serial", "stdio",
                 "-monitor", "unix:%s,server,nowait" % monitor if monitor else "none",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                "-cdrom", iso, "-boot", "d"]
+                "-cdrom", iso, "-boot", "d"] + list(extra)
         if debugcon:
             argv += ["-debugcon", "file:" + debugcon]
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -427,6 +427,20 @@ def keyboard_boot(iso, c, log_dir, accel):
         c.check("keyboard: boot to the prompt", False, e)
     finally:
         s.close()
+    # No i8042 at all (QEMU can leave it out): one line, and the shell on COM1.
+    s = Session(iso, smp=1, accel=accel, log=os.path.join(log_dir, "shell-no-i8042.log"),
+                extra=["-machine", "pc,i8042=off"])
+    try:
+        s.wait_for(re.escape(PROMPT) + "$", 0, 60)
+        said = re.findall(r"^keyboard: .*$", s.text(0), re.M)
+        out = s.command("input")
+        c.check("no i8042: said in one line, the shell reads COM1",
+                said == ["keyboard: no i8042 controller (its status port reads 0xFF): COM1 only"]
+                and re.search(r"^keyboard: no i8042 controller$", out, re.M), "%r\n%s" % (said, out))
+    except Timeout as e:
+        c.check("no i8042: said in one line, the shell reads COM1", False, e)
+    finally:
+        s.close()
 
 
 def main():
