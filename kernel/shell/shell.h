@@ -1,5 +1,6 @@
 /*
- * shell.h - the kernel shell on COM1 and the PS/2 keyboard (docs/tour.md): what its files share.
+ * shell.h - the kernel shell on COM1 and the PS/2 keyboard (docs/tour.md):
+ * what its files share.
  *
  *   line.c       the line editor, run by the COM1 and keyboard DPCs: echo, backspace,
  *                Ctrl-U, history, complete lines queued for the shell
