@@ -19,7 +19,7 @@
 #   make trace TEST=<glob>  boot those tests with trace=all at 4 vCPUs ->
 #                     build/trace/<glob>.{json,svg,png,txt} (docs/tracing.md)
 #   make test-trace   one traced boot, checked against the kernel's counts (part of make test)
-#   make test-shell   the shell over the serial port and docs/tour.md's doc test (part of make test)
+#   make test-shell   the shell over the serial port and the PS/2 keyboard, docs/tour.md's doc test (part of make test)
 #   make debug        QEMU halted with a gdb stub, and gdb attached
 #   make V=1 ...      show full commands
 #
@@ -292,7 +292,7 @@ test-screen: all
 
 # The shell (kernel/shell/) typed at over the serial port, docs/tour.md's
 # commands first: one boot of the checked kernel at 4 vCPUs, one short boot
-# of the free kernel at 2.
+# of the free kernel at 2, one short boot typed at on the PS/2 keyboard.
 test-shell:
 	$(Q)sh scripts/need.sh test
 	$(Q)$(MAKE) --no-print-directory CHECKED=1

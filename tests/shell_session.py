@@ -5,6 +5,7 @@ Python 3 standard library only.
 """
 import os
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -19,11 +20,14 @@ class Timeout(Exception):
 
 class Session:
     def __init__(self, iso, smp=4, accel="tcg,thread=multi", debugcon=None, qemu="qemu-system-x86_64",
-                 log=None):
+                 log=None, monitor=None, extra=()):
+        """monitor: a unix socket path for QEMU's human monitor (HMP), which
+        sendkey() types through: keys on the PS/2 keyboard, not COM1."""
         argv = [qemu, "-accel", accel, "-cpu", "max", "-smp", str(smp), "-m", "256M",
-                "-no-reboot", "-display", "none", "-monitor", "none", "-serial", "stdio",
+                "-no-reboot", "-display", "none", "-serial", "stdio",
+                "-monitor", "unix:%s,server,nowait" % monitor if monitor else "none",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                "-cdrom", iso, "-boot", "d"]
+                "-cdrom", iso, "-boot", "d"] + list(extra)
         if debugcon:
             argv += ["-debugcon", "file:" + debugcon]
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -32,6 +36,8 @@ class Session:
         self.cond = threading.Condition()
         self.sent = 0                   # bytes typed so far
         self.log = open(log, "wb") if log else None
+        self.monitor_path = monitor
+        self.monitor = None
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
@@ -91,6 +97,42 @@ class Session:
         first = out.find("\n")          # the echoed line itself
         return out[first + 1:] if first >= 0 else ""
 
+    def hmp(self, command, timeout=10.0):
+        """One HMP command; its reply (up to the next "(qemu)" prompt)."""
+        if self.monitor is None:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    self.monitor = socket.socket(socket.AF_UNIX)
+                    self.monitor.settimeout(timeout)
+                    self.monitor.connect(self.monitor_path)
+                    break
+                except OSError:
+                    self.monitor.close()
+                    self.monitor = None
+                    if time.monotonic() > deadline:
+                        raise Timeout("no QEMU monitor at %s" % self.monitor_path)
+                    time.sleep(0.1)
+            self._hmp_reply()                   # the greeting
+        self.monitor.sendall(command.encode() + b"\n")
+        return self._hmp_reply()
+
+    def _hmp_reply(self):
+        reply = b""
+        while b"(qemu)" not in reply:
+            chunk = self.monitor.recv(4096)
+            if not chunk:
+                raise Timeout("the QEMU monitor closed")
+            reply += chunk
+        return reply.decode("latin-1")
+
+    def sendkey(self, keys, hold_ms=20):
+        """Press keys (QEMU key names, e.g. "a", "shift-1", "ret", "up") on
+        the PS/2 keyboard, one after the other; QEMU queues each press and
+        its release in order."""
+        for key in keys:
+            self.hmp("sendkey %s %d" % (key, hold_ms))
+
     def wait_exit(self, timeout=20.0):
         try:
             return self.proc.wait(timeout)
@@ -98,6 +140,8 @@ class Session:
             return None
 
     def close(self):
+        if self.monitor is not None:
+            self.monitor.close()
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()

@@ -328,6 +328,130 @@ def free_boot(iso, c, log_dir, accel):
         s.close()
 
 
+# ---- the PS/2 keyboard (kernel/io/keyboard.c), typed at through QEMU ------
+
+# QEMU's key names (HMP sendkey) for the characters that are not their own.
+KEY_NAMES = {" ": "spc", "\r": "ret", "!": "shift-1", "-": "minus", ".": "dot", "/": "slash",
+             "*": "shift-8", "_": "shift-minus", "<": "shift-comma"}
+
+
+def keys(text):
+    """QEMU key names that type text on a US keyboard."""
+    out = []
+    for ch in text:
+        if ch.islower() or ch.isdigit():
+            out.append(ch)
+        elif ch.isupper():
+            out.append("shift-" + ch.lower())
+        else:
+            out.append(KEY_NAMES[ch])
+    return out
+
+
+def key_command(s, key_names, timeout=20):
+    """Press the keys (the last one Enter) and return what came back on
+    COM1 up to the next prompt: the echoed line first."""
+    start = s.mark()
+    s.sendkey(key_names)
+    m = s.wait_for(r"\n" + re.escape(PROMPT), start, timeout)
+    return s.text(start)[:m.start()]
+
+
+def expect_keys(c, s, name, key_names, echo, patterns):
+    """The editor's echo of the keys (first line, "\\b \\b" rubouts as
+    typed) is echo, and the command's answer has patterns."""
+    try:
+        out = key_command(s, key_names)
+    except Timeout as e:
+        return c.check(name, False, e)
+    first, _, rest = out.partition("\n")
+    bad = [p for p in patterns if not re.search(p, rest, re.M)]
+    return c.check(name, first == echo and not bad,
+                   "echo %r (wanted %r), missing %s\n--- got:\n%s" % (first, echo, bad, out))
+
+
+def screen_has(s, texts, ppm):
+    """Which of texts the screen does not show (gray on black, the kernel's
+    font; tests/screen_test.py's way), from a screendump."""
+    import screen_test as st
+    if os.path.exists(ppm):
+        os.remove(ppm)
+    s.hmp("screendump " + ppm)
+    deadline = time.monotonic() + 10
+    while not (os.path.exists(ppm) and os.path.getsize(ppm) > 0) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    width, _, pixels = st.read_ppm(ppm)
+    font = st.load_font(st.FONT)
+    return [t for t in texts if not st.find_text(width, pixels, st.render(font, t, st.GRAY, st.BLACK))]
+
+
+def keyboard_boot(iso, c, log_dir, accel):
+    """A short boot: commands typed on QEMU's PS/2 keyboard (its monitor's
+    sendkey), answered on COM1 and shown on the screen."""
+    monitor = os.path.join(log_dir, "monitor.sock")
+    if os.path.exists(monitor):
+        os.remove(monitor)
+    s = Session(iso, smp=2, accel=accel, log=os.path.join(log_dir, "shell-keyboard.log"),
+                monitor=monitor)
+    try:
+        s.wait_for(re.escape(PROMPT) + "$", 0, 60)
+        c.check("keyboard: the driver starts on IRQ 1",
+                re.search(r"^keyboard: i8042 on ISA IRQ 1 -> GSI \d+ -> vector 0xb9 \(DIRQL 11\)",
+                          s.text(0), re.M), s.text(0)[-2000:])
+        expect_keys(c, s, "keyboard: cpus", keys("cpus\r"), "cpus", [r"2 processors online"])
+        expect_keys(c, s, "keyboard: help", keys("help\r"), "help",
+                    [r"^  " + re.escape(n) + r" " for n in COMMANDS])
+        expect_keys(c, s, "keyboard: Shift: !pcr", keys("!pcr\r"), "!pcr",
+                    [r"KPCR of processor 0"])
+        expect_keys(c, s, "keyboard: up arrow: the last line again", ["up", "ret"],
+                    "!pcr", [r"KPCR of processor 0"])
+        expect_keys(c, s, "keyboard: Shift and Caps Lock: capitals",
+                    ["shift-h", "caps_lock", "e", "l", "caps_lock", "p", "ret"], "HELp",
+                    [r"^unknown command 'HELp'"])
+        expect_keys(c, s, "keyboard: Backspace", keys("uptimx") + ["backspace"] + keys("e\r"),
+                    "uptimx\b \be", [r"^up \d+"])
+        expect_keys(c, s, "keyboard: Ctrl-U", keys("bugcheck") + ["ctrl-u"] + keys("cpus\r"),
+                    "bugcheck" + "\b \b" * 8 + "cpus", [r"2 processors online"])
+        try:
+            start = s.mark()
+            s.sendkey(keys("bugcheck 1") + ["ctrl-c"])
+            s.wait_for(r"^bugcheck 1\^C\n" + re.escape(PROMPT) + "$", start, 10)
+            c.check("keyboard: Ctrl-C drops the line", True)
+        except Timeout as e:
+            c.check("keyboard: Ctrl-C drops the line", False, e)
+        expect_in(c, s, "keyboard: input counts it, nothing lost", "input",
+                  [r"^keyboard: vector 0xb9 at DIRQL 11 on CPU 0; [1-9]\d* interrupts, [1-9]\d* "
+                   r"DPC runs; [1-9]\d* scan codes received, 0 lost"])
+        expect_in(c, s, "keyboard: !interrupts names it", "!interrupts",
+                  [r"0xb9 +11 +[1-9]\d* .*PS/2 keyboard"])
+        try:
+            missing = screen_has(s, [PROMPT + "cpus", PROMPT + "!pcr", PROMPT + "HELp",
+                                     PROMPT + "uptime"], os.path.join(log_dir, "keyboard.ppm"))
+            # "uptime" and the second "cpus" were typed with rubouts in them.
+            c.check("keyboard: the echo on the screen (Backspace erased)", not missing,
+                    "not on the screen: %r" % missing)
+        except (OSError, ValueError, Timeout) as e:
+            c.check("keyboard: the echo on the screen (Backspace erased)", False, e)
+    except Timeout as e:
+        c.check("keyboard: boot to the prompt", False, e)
+    finally:
+        s.close()
+    # No i8042 at all (QEMU can leave it out): one line, and the shell on COM1.
+    s = Session(iso, smp=1, accel=accel, log=os.path.join(log_dir, "shell-no-i8042.log"),
+                extra=["-machine", "pc,i8042=off"])
+    try:
+        s.wait_for(re.escape(PROMPT) + "$", 0, 60)
+        said = re.findall(r"^keyboard: .*$", s.text(0), re.M)
+        out = s.command("input")
+        c.check("no i8042: said in one line, the shell reads COM1",
+                said == ["keyboard: no i8042 controller (its status port reads 0xFF): COM1 only"]
+                and re.search(r"^keyboard: no i8042 controller$", out, re.M), "%r\n%s" % (said, out))
+    except Timeout as e:
+        c.check("no i8042: said in one line, the shell reads COM1", False, e)
+    finally:
+        s.close()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--iso", required=True, help="the checked kernel's ISO")
@@ -336,11 +460,15 @@ def main():
     ap.add_argument("--accel", default="tcg,thread=multi")
     ap.add_argument("--log-dir", default="build/test-logs-shell")
     ap.add_argument("--tour-only", action="store_true", help="the doc test alone")
+    ap.add_argument("--keyboard-only", action="store_true", help="the keyboard boot alone")
     args = ap.parse_args()
     os.makedirs(args.log_dir, exist_ok=True)
     debugcon = os.path.join(args.log_dir, "trace.bin")
     c = Checks()
     begin = time.monotonic()
+    if args.keyboard_only:
+        keyboard_boot(args.iso, c, args.log_dir, args.accel)
+        return report(c, begin, args.log_dir)
     s = Session(args.iso, smp=4, accel=args.accel, debugcon=debugcon,
                 log=os.path.join(args.log_dir, "shell-checked.log"))
     try:
@@ -359,9 +487,15 @@ def main():
         s.close()
     if args.free_iso and not args.tour_only:
         free_boot(args.free_iso, c, args.log_dir, args.accel)
+    if not args.tour_only:
+        keyboard_boot(args.iso, c, args.log_dir, args.accel)
+    return report(c, begin, args.log_dir)
+
+
+def report(c, begin, log_dir):
     passed = sum(1 for _, ok, _ in c.results if ok)
     failed = len(c.results) - passed
-    print("# %.1f s; logs in %s" % (time.monotonic() - begin, args.log_dir))
+    print("# %.1f s; logs in %s" % (time.monotonic() - begin, log_dir))
     print("shell: %d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
 

@@ -338,3 +338,16 @@ ULONG KiGetInterruptObjectsInUse(void)
         n += __atomic_load_n(&KiInterruptSlotUsed[i], __ATOMIC_RELAXED) != 0;
     return n;
 }
+
+static BOOLEAN set_stopping(PVOID Context)
+{
+    *(BOOLEAN *)Context = TRUE;
+    return TRUE;
+}
+
+VOID KiDisconnectInterruptAndDpc(PKINTERRUPT Interrupt, BOOLEAN *Stopping)
+{
+    KeSynchronizeExecution(Interrupt, set_stopping, Stopping);
+    KeFlushQueuedDpcs();
+    IoDisconnectInterrupt(Interrupt);
+}

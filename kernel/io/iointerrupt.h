@@ -46,6 +46,14 @@ BOOLEAN KiGetVectorGsi(ULONG Vector, PULONG Gsi);
  * ISRs for other processors or that returned FALSE. */
 ULONG KiGetUnclaimedInterruptCount(ULONG Vector);
 
+/* A driver whose ISR queues a DPC that calls KeSynchronizeExecution on
+ * Interrupt, stopping (its device told to stop interrupting first): set
+ * *Stopping under the interrupt lock (the ISR reads it there and queues no
+ * more DPCs), wait for a DPC that may be queued or running
+ * (KeFlushQueuedDpcs), and only then IoDisconnectInterrupt, which gives the
+ * object back to the pool (zeroed).  PASSIVE_LEVEL. */
+VOID KiDisconnectInterruptAndDpc(PKINTERRUPT Interrupt, BOOLEAN *Stopping);
+
 /* How many of the KI_MAX_INTERRUPT_OBJECTS objects are in use. */
 ULONG KiGetInterruptObjectsInUse(void);
 

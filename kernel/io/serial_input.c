@@ -272,13 +272,6 @@ NTSTATUS KiStartSerialInput(ULONG Processor, BOOLEAN Echo)
     return STATUS_SUCCESS;
 }
 
-static BOOLEAN set_stopping(PVOID Context)
-{
-    UNREFERENCED_PARAMETER(Context);
-    KiSerial.Stopping = TRUE;
-    return TRUE;
-}
-
 /* The order matters: the DPC calls KeSynchronizeExecution on the interrupt
  * object, which IoDisconnectInterrupt gives back to the pool (zeroed).  So
  * first no new DPC (the ISR reads Stopping under the same lock), then wait
@@ -288,9 +281,7 @@ VOID KiStopSerialInput(VOID)
     if (!KiSerial.Interrupt)
         return;
     outb(COM1 + UART_IER, 0);               /* the UART stops asking first */
-    KeSynchronizeExecution(KiSerial.Interrupt, set_stopping, NULL);
-    KeFlushQueuedDpcs();
-    IoDisconnectInterrupt(KiSerial.Interrupt);
+    KiDisconnectInterruptAndDpc(KiSerial.Interrupt, &KiSerial.Stopping);
     KiSerial.Interrupt = NULL;
 }
 

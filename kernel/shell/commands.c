@@ -29,7 +29,7 @@ static const KI_SHELL_COMMAND KiShellCommands[] = {
     { "!validator", "", "the lock-order validator's learned graph (checked build)", KiShellCmdValidator },
     { "!thread", "", "every thread: state, priority, CPU, switches, start routine", KiShellCmdThread },
     { "!ready", "", "per CPU: the thread it runs and its ready queue by priority", KiShellCmdReady },
-    { "input", "", "COM1 input: bytes, interrupts, DPC runs, lines, what was lost", KiShellCmdInput },
+    { "input", "", "COM1 and keyboard input: interrupts, DPC runs, lines, losses", KiShellCmdInput },
     { "demo", "[name|n] [stop]", "list the demos, or run one", KiShellCmdDemo },
     { "test", "<glob>", "run the in-kernel tests whose names match", KiShellCmdTest },
     { "bench", "<glob>", "run the benchmarks whose names match", KiShellCmdBench },

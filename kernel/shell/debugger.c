@@ -16,6 +16,7 @@
 #include "kernel/irql/vectors.h"
 #include "kernel/locks/lockorder.h"
 #include "kernel/io/serial_input.h"
+#include "kernel/io/keyboard.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
 #include "printf.h"
@@ -192,8 +193,10 @@ VOID KiShellCmdLocks(int Argc, char **Argv)
 static const char *vector_name(ULONG v, char *Buffer, ULONG Size)
 {
     KI_SERIAL_INPUT_STATS serial;
+    KI_KEYBOARD_STATS keyboard;
 
     KiGetSerialInputStats(&serial);
+    KiGetKeyboardStats(&keyboard);
     if (v == KI_VECTOR_APC)
         return "APC_LEVEL software interrupt";
     if (v == KI_VECTOR_DPC)
@@ -212,6 +215,8 @@ static const char *vector_name(ULONG v, char *Buffer, ULONG Size)
         return "demo isr-dpc's device";
     if (serial.Interrupt && v == serial.Vector)
         return "COM1 receive (the shell's input)";
+    if (keyboard.Interrupt && v == keyboard.Vector)
+        return "PS/2 keyboard (the shell's input)";
     ksnprintf(Buffer, Size, "IRQL %u (tests, benchmarks)", v >> 4);
     return Buffer;
 }

@@ -1,5 +1,7 @@
 /*
- * line.c - the shell's line editor, run by the COM1 driver's DPC.
+ * line.c - the shell's line editor, run by the COM1 driver's DPC and the
+ * keyboard driver's (kernel/io/keyboard.c, which translates key presses
+ * into the same bytes a terminal sends: CR, DEL, ESC [ A, Ctrl-U ...).
  *
  * The input path is the driver pattern of kernel/io/serial_input.c: the ISR
  * drains the UART into its ring at DIRQL and queues a DPC; the DPC, at

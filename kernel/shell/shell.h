@@ -1,7 +1,8 @@
 /*
- * shell.h - the kernel shell on COM1 (docs/tour.md): what its files share.
+ * shell.h - the kernel shell on COM1 and the PS/2 keyboard (docs/tour.md):
+ * what its files share.
  *
- *   line.c       the line editor, run by the COM1 DPC: echo, backspace,
+ *   line.c       the line editor, run by the COM1 and keyboard DPCs: echo, backspace,
  *                Ctrl-U, history, complete lines queued for the shell
  *   shell.c      KiShellMain: prompt, wait for a line, run it
  *   commands.c   the command table, help, the nearest command

@@ -7,6 +7,7 @@
 #include "kernel/smp/pcr.h"
 #include "kernel/irql/clock.h"
 #include "kernel/io/serial_input.h"
+#include "kernel/io/keyboard.h"
 #include "kernel/debug/bugcheck.h"
 #include "kernel/trace/trace.h"
 #include "kernel/trace/trace_ring.h"
@@ -14,9 +15,10 @@
 #include "kbench.h"
 #include "string.h"
 
-/* Tests that take COM1 over (they stop and restart its interrupt, or loop
- * bytes back through it): the shell reads COM1, so they stay out. */
-#define KI_SHELL_TESTS_LEFT_OUT "serial_input_*,interrupt_com1_*"
+/* Tests that take COM1 or the keyboard over (they stop and restart its
+ * interrupt, or loop bytes back through it): the shell reads both, so they
+ * stay out. */
+#define KI_SHELL_TESTS_LEFT_OUT "serial_input_*,interrupt_com1_*,keyboard_i8042_*"
 
 VOID KiShellCmdCpus(int Argc, char **Argv)
 {
@@ -52,17 +54,26 @@ VOID KiShellCmdInput(int Argc, char **Argv)
 {
     KI_SERIAL_INPUT_STATS s;
     KI_SHELL_INPUT_STATS l;
+    KI_KEYBOARD_STATS k;
 
     UNREFERENCED_PARAMETER(Argc);
     UNREFERENCED_PARAMETER(Argv);
     KiGetSerialInputStats(&s);
     KiShellGetInputStats(&l);
+    KiGetKeyboardStats(&k);
     kprintf("COM1: vector 0x%x at DIRQL %u on CPU %u; %u interrupts, %u DPC runs (last on CPU %u "
             "at IRQL %u)\n", s.Vector, s.Irql, s.Processor, s.Interrupts, s.Dpcs,
             s.LastDpcProcessor, s.LastDpcIrql);
     kprintf("ring (%u bytes, ISR -> DPC): %u bytes received, %u lost (ring full), %u waiting\n",
             KI_SERIAL_RING_SIZE, s.Received, s.Dropped, s.Buffered);
-    kprintf("line editor (in the DPC): %u bytes, %u lines, %u lines dropped (queue of %u full), "
+    if (k.Interrupt)
+        kprintf("keyboard: vector 0x%x at DIRQL %u on CPU %u; %u interrupts, %u DPC runs; %u scan "
+                "codes received, %u lost (ring of %u full), %u waiting; %u bytes to the editor\n",
+                k.Vector, k.Irql, k.Processor, k.Interrupts, k.Dpcs, k.Received, k.Dropped,
+                KI_KEYBOARD_RING_SIZE, k.Buffered, k.Bytes);
+    else
+        kprintf("keyboard: %s\n", k.Present ? "not connected" : "no i8042 controller");
+    kprintf("line editor (in the DPCs): %u bytes, %u lines, %u lines dropped (queue of %u full), "
             "%u control bytes ignored, %u lines waiting\n", l.Bytes, l.Lines, l.LinesDropped,
             KI_SHELL_QUEUE, l.ControlIgnored, l.Waiting);
 }
@@ -73,7 +84,8 @@ VOID KiShellCmdTest(int Argc, char **Argv)
         kprintf("usage: test <glob>   e.g. test irql_*  or  test all  (names: tests/kernel/)\n");
         return;
     }
-    kprintf("tests matching %s; left out here: %s (they take COM1 over)\n", Argv[1],
+    kprintf("tests matching %s; left out here: %s (they take COM1 or the keyboard over)\n",
+            Argv[1],
             KI_SHELL_TESTS_LEFT_OUT);
     int failed = KiRunTestsNoExit(strcmp(Argv[1], "*") == 0 ? "all" : Argv[1],
                                   KI_SHELL_TESTS_LEFT_OUT, TRUE);
