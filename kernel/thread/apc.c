@@ -59,40 +59,42 @@ VOID KiCheckForKernelApcDelivery(VOID)
         KiRequestSoftwareInterrupt(APC_LEVEL);  /* taken once IRQL is below APC_LEVEL */
 }
 
+/* A region's count: one lower on entry (only this thread writes it), one
+ * higher on leaving; at 0 again, APCs held off may run now. */
+static VOID enter_region(volatile SHORT *Count, ULONG_PTR Caller)
+{
+    check_region_irql(KI_VERIFIER_ENTER_REGION_IRQL, Caller);
+    (*Count)--;
+}
+
+static VOID leave_region(volatile SHORT *Count, ULONG_PTR Caller)
+{
+    check_region_irql(KI_VERIFIER_LEAVE_REGION_IRQL, Caller);
+    if (DBG && *Count >= 0)
+        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KI_VERIFIER_LEAVE_REGION,
+                     (ULONG_PTR)(LONG_PTR)*Count, Caller, 0);
+    if (++*Count == 0)
+        KiCheckForKernelApcDelivery();
+}
+
 VOID NTAPI KeEnterCriticalRegion(VOID)
 {
-    check_region_irql(KI_VERIFIER_ENTER_REGION_IRQL, CALLER);
-    KeGetCurrentThread()->KernelApcDisable--;   /* only this thread writes it */
+    enter_region(&KeGetCurrentThread()->KernelApcDisable, CALLER);     /* normal APCs */
 }
 
 VOID NTAPI KeLeaveCriticalRegion(VOID)
 {
-    PKTHREAD thread = KeGetCurrentThread();
-
-    check_region_irql(KI_VERIFIER_LEAVE_REGION_IRQL, CALLER);
-    if (DBG && thread->KernelApcDisable >= 0)
-        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KI_VERIFIER_LEAVE_REGION,
-                     (ULONG_PTR)(LONG_PTR)thread->KernelApcDisable, CALLER, 0);
-    if (++thread->KernelApcDisable == 0)
-        KiCheckForKernelApcDelivery();          /* normal APCs held off may run now */
+    leave_region(&KeGetCurrentThread()->KernelApcDisable, CALLER);
 }
 
 VOID NTAPI KeEnterGuardedRegion(VOID)
 {
-    check_region_irql(KI_VERIFIER_ENTER_REGION_IRQL, CALLER);
-    KeGetCurrentThread()->SpecialApcDisable--;
+    enter_region(&KeGetCurrentThread()->SpecialApcDisable, CALLER);    /* all kernel APCs */
 }
 
 VOID NTAPI KeLeaveGuardedRegion(VOID)
 {
-    PKTHREAD thread = KeGetCurrentThread();
-
-    check_region_irql(KI_VERIFIER_LEAVE_REGION_IRQL, CALLER);
-    if (DBG && thread->SpecialApcDisable >= 0)
-        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KI_VERIFIER_LEAVE_REGION,
-                     (ULONG_PTR)(LONG_PTR)thread->SpecialApcDisable, CALLER, 0);
-    if (++thread->SpecialApcDisable == 0)
-        KiCheckForKernelApcDelivery();
+    leave_region(&KeGetCurrentThread()->SpecialApcDisable, CALLER);
 }
 
 BOOLEAN NTAPI KeAreApcsDisabled(VOID)
