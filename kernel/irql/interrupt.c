@@ -154,8 +154,23 @@ VOID KiRequestSoftwareInterruptOn(ULONG Number, KIRQL Level)
 
 BOOLEAN KiHandleNmi(PKTRAP_FRAME f)
 {
+    PKPRCB prcb = KeGetCurrentPrcb();
+
     UNREFERENCED_PARAMETER(f);
-    if (!KiBugCheckInProgress())
-        return FALSE;
-    KiFreezeThisProcessor();            /* never returns */
+    if (KiBugCheckInProgress())
+        KiFreezeThisProcessor();        /* never returns */
+    if (__atomic_load_n(&prcb->NmiPingsExpected, __ATOMIC_ACQUIRE) <= 0)
+        return FALSE;                   /* an NMI no one sent: the hardware's */
+    __atomic_sub_fetch(&prcb->NmiPingsExpected, 1, __ATOMIC_ACQ_REL);
+    prcb->NmiPingCount++;
+    return TRUE;
+}
+
+VOID KiSendNmiPing(ULONG Number)
+{
+    PKPRCB target = &KiProcessorBlock[Number].Prcb;
+
+    /* Expected first: the NMI may arrive the moment the ICR is written. */
+    __atomic_add_fetch(&target->NmiPingsExpected, 1, __ATOMIC_ACQ_REL);
+    KiApicSendIpi(target->ApicId, ICR_NMI | ICR_ASSERT);
 }

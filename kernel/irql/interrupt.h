@@ -35,8 +35,12 @@ VOID KiRequestSoftwareInterruptOn(ULONG Number, KIRQL Level);
 /* Called by KiDispatchTrap for vectors 32-255. */
 void KiDispatchInterrupt(PKTRAP_FRAME TrapFrame);
 
-/* TRUE if the NMI was expected (a bug check freezing this CPU; never
- * returns then). */
+/* TRUE if the NMI was expected: a bug check freezing this CPU (never
+ * returns then), or a KiSendNmiPing. */
 BOOLEAN KiHandleNmi(PKTRAP_FRAME TrapFrame);
+/* An NMI to CPU Number that its handler counts (KPRCB.NmiPingCount) instead
+ * of taking it for a hardware failure: to show that no IRQL masks an NMI
+ * (the IRQL tests, the shell's demo 7).  Any IRQL. */
+VOID KiSendNmiPing(ULONG Number);
 
 #endif

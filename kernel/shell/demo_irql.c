@@ -8,14 +8,17 @@
  * this CPU's clock ticks and the IPIs it asks itself for every 20 ms
  * (KI_IPI_PING requests): at DISPATCH_LEVEL both arrive; at CLOCK_LEVEL
  * the clock stops and the IPIs still arrive; at IPI_LEVEL both wait, and
- * arrive when IRQL drops.  NMIs are not masked by CR8 at all: every bug
- * check stops the other CPUs with one, whatever their IRQL
+ * arrive when IRQL drops.  Last, HIGH_LEVEL with interrupts disabled too,
+ * and an NMI this CPU sends itself (KiSendNmiPing): it arrives at once, as
+ * the NMI that freezes every other CPU in a bug check does
  * (KiFreezeOtherProcessors).
  */
 #include "kernel/shell/shell.h"
 #include "kernel/console/console.h"
 #include "kernel/smp/pcr.h"
 #include "kernel/irql/ipi.h"
+#include "kernel/irql/interrupt.h"
+#include "arch/x86_64/cpu.h"
 
 #define STAY_MS 100
 #define PINGS   5
@@ -44,6 +47,25 @@ static VOID stay(KIRQL Level)
     kprintf("\n");
 }
 
+/* HIGH_LEVEL and cli: nothing maskable gets in, an NMI does. */
+static VOID stay_high_with_an_nmi(VOID)
+{
+    PKPRCB prcb = KeGetCurrentPrcb();
+    ULONG64 ticks = prcb->ClockTicks;
+    ULONG nmis = prcb->NmiPingCount;
+
+    KIRQL old = KfRaiseIrql(HIGH_LEVEL);
+    ULONG64 flags = interrupts_save_disable();
+    KiSendNmiPing(prcb->Number);
+    KeStallExecutionProcessor(STAY_MS * 1000);
+    ULONG64 ticks_during = prcb->ClockTicks - ticks;
+    ULONG nmis_during = prcb->NmiPingCount - nmis;
+    restore_rflags(flags);
+    KeLowerIrql(old);
+    kprintf("  %-15s clock ticks %4llu   NMIs %u of 1 (interrupts disabled too)\n",
+            KiShellIrqlName(HIGH_LEVEL), (unsigned long long)ticks_during, nmis_during);
+}
+
 VOID KiDemoIrqlMasking(int Argc, char **Argv)
 {
     UNREFERENCED_PARAMETER(Argc);
@@ -53,9 +75,10 @@ VOID KiDemoIrqlMasking(int Argc, char **Argv)
     stay(DISPATCH_LEVEL);
     stay(CLOCK_LEVEL);
     stay(IPI_LEVEL);
+    stay_high_with_an_nmi();
     kprintf("CLOCK_LEVEL masks the clock (vector 0xD1), not IPIs (0xE1); IPI_LEVEL masks both, "
-            "and what was masked is delivered, not lost; NMIs pass any IRQL (a STOP freezes the "
-            "other CPUs with one)\n");
-    KiShellDemoRead("kernel/shell/demo_irql.c (stay); kernel/irql/irql.c (KfRaiseIrql, "
-                    "KeLowerIrql); kernel/irql/interrupt.c; docs/irql.md");
+            "and what was masked is delivered, not lost; an NMI passes any IRQL and even cli "
+            "(a STOP freezes the other CPUs with one)\n");
+    KiShellDemoRead("kernel/shell/demo_irql.c (stay, stay_high_with_an_nmi); kernel/irql/irql.c "
+                    "(KfRaiseIrql, KeLowerIrql); kernel/irql/interrupt.c (KiHandleNmi); docs/irql.md");
 }

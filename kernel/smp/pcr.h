@@ -40,6 +40,8 @@ typedef struct _KPRCB {
     volatile ULONG64 ClockTicks;        /* this CPU's clock interrupts */
     volatile LONG IpiRequests;          /* KI_IPI_* bits; set by senders, taken by xchg */
     volatile ULONG IpiPingCount;        /* KI_IPI_PING requests served (tests) */
+    volatile LONG NmiPingsExpected;     /* NMIs sent on purpose, not yet taken (KiSendNmiPing) */
+    volatile ULONG NmiPingCount;        /* ... and taken */
 
     /* Work for this CPU's idle loop, at PASSIVE_LEVEL (kernel/smp/smp.c). */
     VOID (*volatile IdleRoutine)(PVOID Context);

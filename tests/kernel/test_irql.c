@@ -265,3 +265,23 @@ KTEST_BUGCHECK(irql_page_fault_at_dispatch_level, IRQL_NOT_LESS_OR_EQUAL)
     KfRaiseIrql(DISPATCH_LEVEL);
     *(volatile ULONG *)0x100000000ull = 1;      /* unmapped, and a write */
 }
+
+/* Level 15 masks every interrupt, but not an NMI (SDM Vol. 3A 6.7.1: the
+ * NMI is not blocked by IF, and the TPR only orders maskable interrupts):
+ * at HIGH_LEVEL with interrupts disabled, an NMI to this CPU is taken at once. */
+KTEST(irql_nmi_passes_high_level)
+{
+    PKPRCB prcb = KeGetCurrentPrcb();
+    ULONG before = prcb->NmiPingCount;
+    KIRQL old = KfRaiseIrql(HIGH_LEVEL);
+    ULONG64 flags = interrupts_save_disable();
+
+    KiSendNmiPing(prcb->Number);
+    for (ULONG us = 0; us < 100000 && prcb->NmiPingCount == before; us += 10)
+        KeStallExecutionProcessor(10);
+    ULONG during = prcb->NmiPingCount - before;
+    restore_rflags(flags);
+    KeLowerIrql(old);
+    KT_EXPECT_EQ(during, 1);
+    KT_EXPECT_EQ(prcb->NmiPingsExpected, 0);
+}
