@@ -197,7 +197,8 @@ test-kernel: all
 	$(Q)NM=$(NM) sh scripts/check-exports.sh $(BUILD)/kernel.elf
 	$(Q)NM=$(NM) OBJDUMP=$(OBJDUMP) sh scripts/check-race-points.sh $(BUILD)/kernel.elf $(RACE)
 	$(Q)python3 tests/runner.py --iso $(BUILD)/kernel.iso --smp "$(TEST_SMP)" \
-		--neg-smp "$(NEG_SMP)" --accel "$(ACCEL)" --log-dir $(BUILD)/test-logs --label $(BUILD_KIND) \
+		--neg-smp "$(NEG_SMP)" --neg-kernel $(BUILD)/kernel.elf \
+		--accel "$(ACCEL)" --log-dir $(BUILD)/test-logs --label $(BUILD_KIND) \
 		$(if $(filter 1,$(RACE)),--cmdline "race=$(RACE_SEED)")
 
 # Benchmarks: the free build at BENCH_SMP vCPUs, and the checked build's

@@ -3,7 +3,8 @@
  *
  * Contract with GRUB (Multiboot2 spec, "Machine state"): EAX = 0x36D76289,
  * EBX = physical address of the boot information, paging off, interrupts off,
- * flat 32-bit segments, no usable stack.
+ * flat 32-bit segments, no usable stack.  Or the same from a Multiboot
+ * (version 1) loader, QEMU's -kernel: EAX = 0x2BADB002, EBX = its info.
  * Contract with C: KiSystemStartup(magic, info) is called with RDI = magic,
  * RSI = info (System V), on KiBootStack, in 64-bit mode with the first 4 GiB
  * identity mapped (page 0 left unmapped so NULL dereferences fault), CS = 0x08,
@@ -54,6 +55,20 @@ multiboot2_header:
     .long 8
 multiboot2_header_end:
 
+    /* Multiboot (version 1), for QEMU's -kernel loader (boot/multiboot2.h):
+     * load the file from the start of .text to the end of the data at their
+     * link addresses, clear up to the end of .bss, enter at _start. */
+    .align 4
+multiboot1_header:
+    .long MB1_HEADER_MAGIC
+    .long MB1_HEADER_FLAGS
+    .long -(MB1_HEADER_MAGIC + MB1_HEADER_FLAGS)
+    .long multiboot1_header             /* header_addr */
+    .long __kernel_start                /* load_addr */
+    .long __data_end                    /* load_end_addr */
+    .long __bss_end                     /* bss_end_addr */
+    .long _start                        /* entry_addr */
+
     .section .text.boot, "ax"
     .code32
     .globl _start
@@ -63,8 +78,11 @@ _start:
     mov     %ebx, %esi                  /* EDI/ESI survive the code below */
 
     cmp     $MB2_BOOTLOADER_MAGIC, %eax
+    je      1f
+    cmp     $MB1_BOOTLOADER_MAGIC, %eax
     mov     $msg_not_multiboot2, %ebx
     jne     fail32
+1:
 
     /* Long mode needs CPUID leaf 0x80000001 EDX bit 29 (SDM Vol. 3A 9.8.5). */
     mov     $0x80000000, %eax
@@ -186,7 +204,7 @@ long_mode_entry:
 
     .section .rodata
 msg_not_multiboot2:
-    .asciz  "ntsync: not started by a Multiboot2 loader (boot the ISO with GRUB)\r\n"
+    .asciz  "ntsync: not started by a Multiboot loader (boot the ISO with GRUB)\r\n"
 msg_no_long_mode:
     .asciz  "ntsync: this CPU has no long mode (x86-64); use qemu-system-x86_64\r\n"
 

@@ -23,10 +23,40 @@
 #define MB2_TAG_ACPI_OLD            14          /* copy of the ACPI 1.0 RSDP */
 #define MB2_TAG_ACPI_NEW            15          /* copy of the ACPI 2.0+ RSDP */
 
+/* Multiboot (version 1) 0.6.96, section 3.1 "OS image format": the tests'
+ * negative boots start the kernel with QEMU's own Multiboot loader
+ * (-kernel), which skips the firmware's disk boot and GRUB.  QEMU loads only
+ * 32-bit ELF that way, so the header gives the load addresses (flag 16). */
+#define MB1_HEADER_MAGIC            0x1BADB002  /* in the image */
+#define MB1_BOOTLOADER_MAGIC        0x2BADB002  /* in EAX, from the loader */
+#define MB1_HEADER_FLAGS            0x00010002  /* bit 1: memory map; bit 16: addresses */
+#define MB1_INFO_CMDLINE            (1 << 2)    /* multiboot_info.flags */
+#define MB1_INFO_MMAP               (1 << 6)
+#define MB1_INFO_LOADER_NAME        (1 << 9)
+
 #define KI_BOOT_STACK_SIZE          16384
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
+
+struct mb1_info {                /* 3.3 "Boot information format", the fields used */
+    uint32_t flags;
+    uint32_t mem_lower, mem_upper, boot_device;
+    uint32_t cmdline;
+    uint32_t mods_count, mods_addr;
+    uint32_t syms[4];
+    uint32_t mmap_length, mmap_addr;
+    uint32_t drives_length, drives_addr;
+    uint32_t config_table;
+    uint32_t boot_loader_name;
+};
+
+struct mb1_mmap_entry {          /* size excludes itself: the next is at +size+4 */
+    uint32_t size;
+    uint64_t base_addr;
+    uint64_t length;
+    uint32_t type;
+} __attribute__((packed));
 
 struct mb2_info {
     uint32_t total_size;

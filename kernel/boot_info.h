@@ -27,8 +27,8 @@ typedef struct _KI_BOOT_INFO {
 
 extern KI_BOOT_INFO KiBootInfo;
 
-/* Fill KiBootInfo from the Multiboot2 information (boot/entry.S checked
- * the magic). */
-void KiParseBootInfo(ULONG_PTR Info);
+/* Fill KiBootInfo from the Multiboot2 (or, Magic says, Multiboot version 1)
+ * information (boot/entry.S checked the magic). */
+void KiParseBootInfo(ULONG Magic, ULONG_PTR Info);
 
 #endif

@@ -117,8 +117,7 @@ void KiSystemStartup(ULONG Magic, ULONG_PTR BootInfo)
     KiLoadIdt();
     KiInitializeStackGuards();          /* before the other CPUs: no TLB shootdown needed */
 
-    UNREFERENCED_PARAMETER(Magic);      /* boot/entry.S checked it */
-    KiParseBootInfo(BootInfo);
+    KiParseBootInfo(Magic, BootInfo);
     KiInitializeFramebuffer();          /* from here on the screen shows the console */
     size_t used = ksnprintf(cmdline, sizeof(cmdline), "%s", KiBootInfo.CommandLine);
     if (used + 2 < sizeof(cmdline)) {
