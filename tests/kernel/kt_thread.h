@@ -54,6 +54,22 @@ static inline BOOLEAN kt_join(PETHREAD Thread)
     return TRUE;
 }
 
+/* Until Thread blocks in a wait (a timed delay alone may end before the
+ * other thread ran, if the host holds this vCPU back); FALSE, and a failure,
+ * after KT_JOIN_SECONDS. */
+static inline BOOLEAN kt_wait_until_waiting(PETHREAD Thread)
+{
+    LARGE_INTEGER ms = kt_ms(1);
+
+    for (ULONG i = 0; i < KT_JOIN_SECONDS * 1000; i++) {
+        if (__atomic_load_n(&((PKTHREAD)Thread)->State, __ATOMIC_ACQUIRE) == Waiting)
+            return TRUE;
+        KeDelayExecutionThread(KernelMode, FALSE, &ms);
+    }
+    ktest_fail(__FILE__, __LINE__, "thread %p never waited", (void *)Thread);
+    return FALSE;
+}
+
 /* Every online CPU's bit. */
 static inline KAFFINITY kt_all_cpus(void)
 {

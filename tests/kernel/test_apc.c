@@ -220,8 +220,7 @@ KTEST(apc_to_a_waiting_thread_runs_and_the_wait_goes_on)
     KeInitializeEvent(&KtWaitGate, NotificationEvent, FALSE);
     KtWaitStatus = STATUS_PENDING;
     PETHREAD thread = kt_start(wait_on_gate, NULL, kt_all_cpus(), 8);
-    KeDelayExecutionThread(KernelMode, FALSE, &ms);
-    KT_EXPECT_EQ(((PKTHREAD)thread)->State, Waiting);
+    KT_ASSERT_TRUE(kt_wait_until_waiting(thread));
     queue(&apc, (PKTHREAD)thread, FALSE, &r);
     for (ULONG i = 0; i < 2000 && r.NormalRuns == 0; i++)
         KeDelayExecutionThread(KernelMode, FALSE, &ms);

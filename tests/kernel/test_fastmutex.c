@@ -13,19 +13,6 @@
 static FAST_MUTEX KtFast;
 static KGUARDED_MUTEX KtGuarded;
 
-/* Poll (sleeping, so a thread on this CPU runs) until Thread waits. */
-static BOOLEAN kt_wait_until_waiting(PETHREAD Thread, ULONG Milliseconds)
-{
-    LARGE_INTEGER tick = kt_ms(1);
-
-    for (ULONG waited = 0; waited < Milliseconds; waited++) {
-        if (__atomic_load_n(&Thread->Tcb.State, __ATOMIC_ACQUIRE) == Waiting)
-            return TRUE;
-        KeDelayExecutionThread(KernelMode, FALSE, &tick);
-    }
-    return FALSE;
-}
-
 /* ---- What holding one looks like -------------------------------------- */
 
 KTEST(fast_mutex_initialized_free)
@@ -235,7 +222,7 @@ static VOID kt_sleeper_woken(PFAST_MUTEX Mutex, BOOLEAN Guarded)
 
     PETHREAD waiter = kt_start(acquire_and_release, &w, kt_all_cpus(), KI_SYSTEM_BASE_PRIORITY);
     KT_ASSERT_TRUE(waiter != NULL);
-    KT_EXPECT_TRUE(kt_wait_until_waiting(waiter, KT_WAITER_MS));
+    KT_EXPECT_TRUE(kt_wait_until_waiting(waiter));
     KT_EXPECT_EQ(Mutex->Count, FM_LOCK_WAITER_INC);     /* (1,0,0): one counted, owned */
     KT_EXPECT_EQ(Mutex->Contention, 1);
     KT_EXPECT_EQ(w.Owned, 0);

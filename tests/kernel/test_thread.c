@@ -130,19 +130,22 @@ KTEST(thread_mutex_holder_preempted_at_once)
 }
 
 /* A lower-priority thread for this CPU does not preempt; it runs once this
- * thread waits. */
+ * thread waits.  The wait is for the low thread itself: a timed delay could
+ * end before it blocks if the host held this vCPU back past its due time. */
 KTEST(thread_lower_priority_waits_for_the_cpu)
 {
     ULONG cpu = KeGetCurrentProcessorNumber();
-    LARGE_INTEGER ms = kt_ms(1);
+    LARGE_INTEGER timeout = kt_ms(KT_JOIN_SECONDS * 1000);
 
     KtRan = 0;
     PETHREAD low = kt_start(record_and_exit, NULL, (KAFFINITY)1 << cpu, 4);
     KeStallExecutionProcessor(5000);    /* ticks go by, quantum ends: still not its turn */
     KT_EXPECT_EQ(__atomic_load_n(&KtRan, __ATOMIC_ACQUIRE), 0);
-    KT_EXPECT_EQ(KeDelayExecutionThread(KernelMode, FALSE, &ms), STATUS_SUCCESS);
+    KT_EXPECT_EQ(KeWaitForSingleObject(low, Executive, KernelMode, FALSE, &timeout),
+                 STATUS_WAIT_0);        /* this thread blocks: the CPU is the low one's */
     KT_EXPECT_EQ(__atomic_load_n(&KtRan, __ATOMIC_ACQUIRE), 1);
-    kt_join(low);
+    KT_EXPECT_EQ(KtIrqlSeen, PASSIVE_LEVEL);
+    ObDereferenceObject(low);
 }
 
 /* Round robin: equal-priority threads on one CPU take turns at quantum

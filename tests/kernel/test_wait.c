@@ -75,7 +75,9 @@ KTEST(wait_synchronization_event_releases_one_per_set)
     wait_until_all_wait();
     for (ULONG set = 1; set <= KT_WAITERS; set++) {
         KeSetEvent(&KtGate, IO_NO_INCREMENT, FALSE);
-        KeDelayExecutionThread(KernelMode, FALSE, &ms);
+        for (ULONG i = 0; i < 5000 && KtReleased < (LONG)set; i++)
+            KeDelayExecutionThread(KernelMode, FALSE, &ms);
+        KeDelayExecutionThread(KernelMode, FALSE, &ms);     /* time for a wrong second one */
         KT_EXPECT_EQ(KtReleased, set);  /* one, and the event is clear again */
         KT_EXPECT_EQ(KeReadStateEvent(&KtGate), 0);
     }
@@ -431,13 +433,11 @@ static VOID NTAPI boosted_waiter(PVOID Context)
 
 KTEST(wait_increment_boosts_the_waiter_then_decays)
 {
-    LARGE_INTEGER ms = kt_ms(3);
-
     KeInitializeEvent(&KtBoostEvent, NotificationEvent, FALSE);
     KtBoostedTo = 0;
     KtBoostDecayed = 0;
     PETHREAD thread = kt_start(boosted_waiter, NULL, (KAFFINITY)1 << kt_last_cpu(), 8);
-    KeDelayExecutionThread(KernelMode, FALSE, &ms);
+    kt_wait_until_waiting(thread);      /* the boost comes with ending a wait */
     KeSetEvent(&KtBoostEvent, 5, FALSE);
     kt_join(thread);
     KT_EXPECT_EQ(KtBoostedTo, 13);
