@@ -26,10 +26,11 @@ ISO = {"checked": "build/checked-race/kernel.iso", "free": "build/free-race/kern
 MAKE_FLAGS = {"checked": "RACE=1", "free": "RACE=1 CHECKED=0"}
 # The tests where CPUs meet: every stress and mixed-IRQL test, the tries
 # against another CPU, reader/writer and queued-lock fairness, the DPC paths
-# that cross CPUs, interrupt spin locks and IPIs, threads, waits, timers, APCs.
+# that cross CPUs, interrupt spin locks and IPIs, threads, waits, timers, APCs,
+# fast and guarded mutexes.
 # Short globs: the kernel refuses a test= word longer than TEST_PATTERN_MAX.
 TESTS = ("*stress*,*mixed*,*try_*,*_rw_*,*queued_*,*exinterl*,dpc_g*,dpc_f*,dpc_remo*,dpc_t*,"
-         "dpc_at_*,intspin*,*ipi*,irql_so*,thread_*,wait_*,timer_*,apc_*")
+         "dpc_at_*,intspin*,*ipi*,irql_so*,thread_*,wait_*,timer_*,apc_*,fast_*,guarded_*")
 DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)([smh]?)$")
 REACHED_RE = re.compile(r"^# race: seed \d+, (\d+) of (\d+) points reached", re.M)
 
