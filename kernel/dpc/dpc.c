@@ -103,7 +103,7 @@ static VOID flush(KDPC Markers[], ULONG Count, BOOLEAN Threaded)
     volatile LONG remaining = 0;
 
     for (ULONG n = 0; n < Count; n++) {
-        if (Threaded ? !KiThreadedDpcQueueBusy(n) : !KiDpcQueueBusy(n))
+        if (!KiDpcQueueBusy(n, Threaded))
             continue;                   /* nothing queued before us, nothing running */
         if (Threaded) {
             KI_RACE_POINT("dpc.flush.saw_threaded_busy");

@@ -43,13 +43,10 @@ VOID KiInitializeDpcWatchdog(VOID);
 BOOLEAN KiDpcRequestNow(KDPC_IMPORTANCE Importance, BOOLEAN OnCurrentCpu, ULONG Depth,
                         ULONG MaximumDepth, ULONG RequestRate, ULONG MinimumRate);
 
-/* TRUE if processor Number has DPCs queued or is running one (a snapshot
+/* TRUE if processor Number has DPCs queued or is running one: ordinary
+ * ones, or with Threaded its threaded queue and DPC thread (a snapshot
  * taken under its queue lock). */
-BOOLEAN KiDpcQueueBusy(ULONG Number);
-
-/* Processor Number's threaded queue is non-empty or its DPC thread is
- * running a routine (a snapshot taken under its queue lock). */
-BOOLEAN KiThreadedDpcQueueBusy(ULONG Number);
+BOOLEAN KiDpcQueueBusy(ULONG Number, BOOLEAN Threaded);
 
 /* Threaded DPCs (kernel/dpc/dpc_thread.c).  KiThreadedDpcEnable: the
  * `threaded_dpcs` option, fixed before the first DPC is queued.  A

@@ -206,26 +206,16 @@ LOGICAL NTAPI KeIsExecutingDpc(VOID)
     return KeGetCurrentPrcb()->DpcRoutineActive;
 }
 
-BOOLEAN KiDpcQueueBusy(ULONG Number)
+BOOLEAN KiDpcQueueBusy(ULONG Number, BOOLEAN Threaded)
 {
     PKPRCB prcb = &KiProcessorBlock[Number].Prcb;
+    PKDPC_DATA queue = &prcb->DpcData;
     ULONG64 flags = interrupts_save_disable();
 
-    dpc_lock(&prcb->DpcData);
-    BOOLEAN busy = prcb->DpcData.DpcQueueDepth != 0 || prcb->DpcRoutineActive;
-    dpc_unlock(&prcb->DpcData);
-    restore_rflags(flags);
-    return busy;
-}
-
-BOOLEAN KiThreadedDpcQueueBusy(ULONG Number)
-{
-    PKPRCB prcb = &KiProcessorBlock[Number].Prcb;
-    ULONG64 flags = interrupts_save_disable();
-
-    dpc_lock(&prcb->DpcData);
-    BOOLEAN busy = prcb->DpcData.ThreadedDpcQueueDepth != 0 || prcb->DpcThreadActive;
-    dpc_unlock(&prcb->DpcData);
+    dpc_lock(queue);
+    BOOLEAN busy = Threaded ? queue->ThreadedDpcQueueDepth != 0 || prcb->DpcThreadActive
+                            : queue->DpcQueueDepth != 0 || prcb->DpcRoutineActive;
+    dpc_unlock(queue);
     restore_rflags(flags);
     return busy;
 }
@@ -257,6 +247,46 @@ static void check_returned_irql(KIRQL Expected, PKDEFERRED_ROUTINE Routine, PKDP
     __writecr8(Expected);
 }
 
+/* What a drain loop calls, taken off its list under the queue lock. */
+typedef struct _KI_DPC_CALL {
+    PKDPC Dpc;
+    PKDEFERRED_ROUTINE Routine;
+    PVOID Context, Argument1, Argument2;
+} KI_DPC_CALL;
+
+/* Under the queue lock: the head of List, unqueued before its routine is
+ * called (the routine may queue it again, and KeRemoveQueueDpc now says
+ * FALSE: it has started). */
+static VOID dequeue(PLIST_ENTRY List, volatile ULONG *Depth, KI_DPC_CALL *Call)
+{
+    PKDPC dpc = CONTAINING_RECORD(RemoveHeadList(List), KDPC, DpcListEntry);
+
+    Call->Dpc = dpc;
+    Call->Routine = dpc->DeferredRoutine;
+    Call->Context = dpc->DeferredContext;
+    Call->Argument1 = dpc->SystemArgument1;
+    Call->Argument2 = dpc->SystemArgument2;
+    (*Depth)--;
+    __atomic_store_n(&dpc->DpcData, NULL, __ATOMIC_RELEASE);
+}
+
+/* Call a dequeued routine at Level, then check it kept no lock (first: its
+ * raise would explain a wrong IRQL; else the next DPC, or the code below
+ * us, takes the blame) and gave Level back.  The KDPC may be gone by then:
+ * a number only. */
+static VOID call_dpc(PKPRCB Prcb, const KI_DPC_CALL *Call, KIRQL Level)
+{
+    ULONG held = DBG ? KiHeldSpinLockCount() : 0;
+
+    Prcb->DpcRoutineCount++;
+    KI_TRACE(KI_TRACE_DPC, KI_TRACE_DPC_START, Call->Routine, Call->Dpc, 0);
+    Call->Routine(Call->Dpc, Call->Context, Call->Argument1, Call->Argument2);
+    KI_TRACE(KI_TRACE_DPC, KI_TRACE_DPC_END, Call->Routine, Call->Dpc, 0);
+    if (DBG)
+        KiCheckNoLockKept(held, (PVOID)Call->Routine);
+    check_returned_irql(Level, Call->Routine, Call->Dpc, Call->Context);
+}
+
 /* The drain loop (docs/dpc.md), on the DPC stack at DISPATCH_LEVEL. */
 static VOID retire_dpc_list(PVOID Context)
 {
@@ -279,31 +309,15 @@ static VOID retire_dpc_list(PVOID Context)
             sti();
             return;
         }
-        PKDPC dpc = CONTAINING_RECORD(RemoveHeadList(&queue->DpcListHead), KDPC, DpcListEntry);
-        PKDEFERRED_ROUTINE routine = dpc->DeferredRoutine;
-        PVOID context = dpc->DeferredContext;
-        PVOID argument1 = dpc->SystemArgument1;
-        PVOID argument2 = dpc->SystemArgument2;
-        queue->DpcQueueDepth--;
-        /* Unqueued before the call: the routine may queue itself again, and
-         * KeRemoveQueueDpc now says FALSE (it has started). */
-        __atomic_store_n(&dpc->DpcData, NULL, __ATOMIC_RELEASE);
+        KI_DPC_CALL call;
+        dequeue(&queue->DpcListHead, &queue->DpcQueueDepth, &call);
         KI_RACE_POINT("dpc.drain.dequeued");
         dpc_unlock(queue);
         sti();
         KI_RACE_POINT("dpc.drain.calling");      /* it may be queued again already */
 
         prcb->DpcRoutineStart = rdtsc();        /* the watchdog's single-DPC clock */
-        ULONG held = DBG ? KiHeldSpinLockCount() : 0;
-        prcb->DpcRoutineCount++;
-        KI_TRACE(KI_TRACE_DPC, KI_TRACE_DPC_START, routine, dpc, 0);
-        routine(dpc, context, argument1, argument2);
-        KI_TRACE(KI_TRACE_DPC, KI_TRACE_DPC_END, routine, dpc, 0);     /* dpc may be gone: a number only */
-        /* A lock kept first (its raise would explain a wrong IRQL): else
-         * the next DPC, or the code below us, takes the blame. */
-        if (DBG)
-            KiCheckNoLockKept(held, (PVOID)routine);
-        check_returned_irql(DISPATCH_LEVEL, routine, dpc, context);     /* dpc may be gone: a number only */
+        call_dpc(prcb, &call, DISPATCH_LEVEL);
     }
 }
 
@@ -328,14 +342,8 @@ VOID KiRetireThreadedDpcList(PKPRCB Prcb)
             sti();
             return;
         }
-        PKDPC dpc = CONTAINING_RECORD(RemoveHeadList(&queue->ThreadedDpcListHead), KDPC,
-                                      DpcListEntry);
-        PKDEFERRED_ROUTINE routine = dpc->DeferredRoutine;
-        PVOID context = dpc->DeferredContext;
-        PVOID argument1 = dpc->SystemArgument1;
-        PVOID argument2 = dpc->SystemArgument2;
-        queue->ThreadedDpcQueueDepth--;
-        __atomic_store_n(&dpc->DpcData, NULL, __ATOMIC_RELEASE);
+        KI_DPC_CALL call;
+        dequeue(&queue->ThreadedDpcListHead, &queue->ThreadedDpcQueueDepth, &call);
         /* Set under the lock: KeFlushQueuedDpcs reads the queue and this
          * flag together and must see one or the other. */
         Prcb->DpcThreadActive = TRUE;
@@ -343,15 +351,7 @@ VOID KiRetireThreadedDpcList(PKPRCB Prcb)
         dpc_unlock(queue);
         sti();
         KI_RACE_POINT("dpc.thread.calling");
-
-        ULONG held = DBG ? KiHeldSpinLockCount() : 0;
-        Prcb->DpcRoutineCount++;
-        KI_TRACE(KI_TRACE_DPC, KI_TRACE_DPC_START, routine, dpc, 0);
-        routine(dpc, context, argument1, argument2);
-        KI_TRACE(KI_TRACE_DPC, KI_TRACE_DPC_END, routine, dpc, 0);
-        if (DBG)
-            KiCheckNoLockKept(held, (PVOID)routine);
-        check_returned_irql(PASSIVE_LEVEL, routine, dpc, context);
+        call_dpc(Prcb, &call, PASSIVE_LEVEL);
     }
 }
 

@@ -211,6 +211,15 @@ static PKTHREAD steal(PKPRCB Prcb)
     return best;
 }
 
+PKTHREAD KiPeekNextThread(PKPRCB Prcb)
+{
+    LONG p = highest_ready(Prcb);
+
+    return p >= 0 ? CONTAINING_RECORD(Prcb->DispatcherReadyListHead[p].Flink, KTHREAD,
+                                      ReadyListEntry)
+                  : Prcb->IdleThread;
+}
+
 PKTHREAD KiSelectNextThread(PKPRCB Prcb)
 {
     LONG p = highest_ready(Prcb);

@@ -109,6 +109,8 @@ VOID KiReadyThread(PKTHREAD Thread);
 VOID KiRemoveReadyThread(PKTHREAD Thread);
 /* The thread this CPU runs next, off its ready queue, or its idle thread. */
 PKTHREAD KiSelectNextThread(PKPRCB Prcb);
+/* The same from this CPU's own queue, left there (the 0xB8 report). */
+PKTHREAD KiPeekNextThread(PKPRCB Prcb);
 /* Ask the CPU running or holding Thread to reconsider (its priority or
  * affinity changed). */
 VOID KiRescheduleThread(PKTHREAD Thread);

@@ -138,17 +138,6 @@ VOID KiInitializeDispatcherHeader(PDISPATCHER_HEADER Header, UCHAR Type, ULONG S
     InitializeListHead(&Header->WaitListHead);
 }
 
-/* The thread this CPU would switch to (for the 0xB8 report), unchanged. */
-static PKTHREAD would_run_next(PKPRCB Prcb)
-{
-    ULONG summary = Prcb->ReadySummary;
-
-    if (summary == 0)
-        return Prcb->IdleThread;
-    return CONTAINING_RECORD(Prcb->DispatcherReadyListHead[31 - __builtin_clz(summary)].Flink,
-                             KTHREAD, ReadyListEntry);
-}
-
 /* The rules a wait that must block checks (WDK: KeWaitForSingleObject; a
  * wait may block only below DISPATCH_LEVEL, and never in a DPC routine). */
 static VOID check_may_block(PKTHREAD Thread, PVOID Object, KIRQL Irql, ULONG_PTR Caller)
@@ -161,7 +150,7 @@ static VOID check_may_block(PKTHREAD Thread, PVOID Object, KIRQL Irql, ULONG_PTR
         /* WDK: Bug Check 0xB8: P1 the old thread, P2 the new one, P3 the
          * old thread's stack, P4 reserved. */
         KeBugCheckEx(ATTEMPTED_SWITCH_FROM_DPC, (ULONG_PTR)Thread,
-                     (ULONG_PTR)would_run_next(prcb), (ULONG_PTR)Thread->StackBase, 0);
+                     (ULONG_PTR)KiPeekNextThread(prcb), (ULONG_PTR)Thread->StackBase, 0);
     if (Irql >= DISPATCH_LEVEL || Thread == prcb->IdleThread)
         /* Windows Internals: a wait that needs a switch at DISPATCH_LEVEL or
          * above is 0xA.  P1 the object, P2 the IRQL, P3 0, P4 the caller. */
